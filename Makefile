@@ -1,0 +1,40 @@
+# The two commands a fresh machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install system-deps lint typecheck bench clean
+
+run: install
+	$(BIN)/shop up
+
+test: install
+	$(BIN)/python -m pytest
+
+install: $(STAMP) system-deps
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages the stack needs (Prometheus, the Pushgateway, docker-compose for
+# validating the compose file); installed only when missing.
+system-deps:
+	@bash infra/local/install-system-deps.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+typecheck: install
+	$(BIN)/mypy layers/common/python/shop_common infra/local/shop_local
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,63 @@
+"""Request bodies and the public shape of a user (never the password hash)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, EmailStr, Field
+
+from chalicelib.models import User
+from shop_common.validation import StrictBody
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128
+COMMON_PASSWORDS = frozenset({
+    "password123", "password1234", "1234567890", "qwertyuiop", "letmein123",
+    "iloveyou123", "welcome123", "administrator", "passw0rd123", "qwerty12345",
+})
+
+
+def check_password_strength(password: str) -> str:
+    if password.lower() in COMMON_PASSWORDS:
+        raise ValueError("this password is too common")
+    has_letter = any(c.isalpha() for c in password)
+    has_other = any(not c.isalpha() for c in password)
+    if not (has_letter and has_other):
+        raise ValueError("use letters and at least one digit or symbol")
+    if len(set(password)) < 5:
+        raise ValueError("use at least 5 different characters")
+    return password
+
+
+Password = Annotated[
+    str,
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    AfterValidator(check_password_strength),
+]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Email = Annotated[EmailStr, Field(max_length=254)]
+
+
+class RegisterBody(StrictBody):
+    email: Email
+    password: Password
+    name: Name
+
+
+class AdminCreateUserBody(RegisterBody):
+    role: Literal["enduser", "superadmin"]
+
+
+class LoginBody(StrictBody):
+    email: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "created_at": user.created_at.isoformat(),
+    }

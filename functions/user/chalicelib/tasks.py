@@ -1,0 +1,23 @@
+"""One-off operations run from the `shop` command, outside any HTTP request."""
+
+from __future__ import annotations
+
+from chalicelib import users
+from chalicelib.deps import runtime
+from shop_common.db import transaction
+
+
+def create_superadmin(email: str, password: str, name: str = "Superadmin") -> str:
+    """Create the superadmin, or leave an existing account with that email as it is."""
+    with transaction(runtime().sessions) as session:
+        existing = users.find_by_email(session, email)
+        if existing is not None:
+            return f"superadmin {existing.email} exists"
+    from chalicelib.schemas import AdminCreateUserBody
+
+    body = AdminCreateUserBody(email=email, password=password, name=name, role="superadmin")
+    with transaction(runtime().sessions) as session:
+        user = users.create_user(
+            session, users.NewUser(body.email, body.password, body.name, body.role)
+        )
+        return f"superadmin {user.email} created"

@@ -1,0 +1,88 @@
+"""Accounts: registration, login and lookups, each in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from chalicelib.models import OutboxEvent, User
+from chalicelib.throttle import LoginThrottle
+from shop_common.errors import Problem, conflict, not_found, too_many_requests, unauthorized
+from shop_common.outbox import record_event
+from shop_common.passwords import hash_password, needs_rehash, verify_password
+
+USER_SIGNED_UP = "user.signed_up"
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    password: str
+    name: str
+    role: str
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def find_by_id(session: Session, user_id: str) -> User | None:
+    try:
+        key = uuid.UUID(user_id)
+    except ValueError:
+        return None
+    return session.get(User, key)
+
+
+def get_user(session: Session, user_id: str) -> User:
+    user = find_by_id(session, user_id)
+    if user is None:
+        raise not_found("no such user")
+    return user
+
+
+def create_user(session: Session, new: NewUser) -> User:
+    """Insert the user and its `user.signed_up` event in the caller's transaction."""
+    user = User(
+        id=uuid.uuid4(),
+        email=normalize_email(new.email),
+        name=new.name,
+        role=new.role,
+        password_hash=hash_password(new.password),
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        raise conflict("an account with this email exists", slug="email-taken") from None
+    record_event(session, OutboxEvent, USER_SIGNED_UP, {
+        "user_id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
+    })
+    return user
+
+
+def authenticate(session: Session, throttle: LoginThrottle, email: str, password: str) -> User:
+    locked_for = throttle.seconds_locked(email)
+    if locked_for:
+        raise too_many_requests("too many failed logins; try again later", locked_for)
+    user = find_by_email(session, email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        throttle.record_failure(email)
+        raise wrong_credentials()
+    throttle.reset(email)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def wrong_credentials() -> Problem:
+    return unauthorized("wrong email or password")

@@ -1,0 +1,1 @@
+"""The local serverless runtime and the `shop` command."""

@@ -1,0 +1,71 @@
+"""PostgreSQL, Redis and RabbitMQ: check each answers, start any that is down."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BackingService:
+    name: str
+    host: str
+    port: int
+    start_command: str
+    start_timeout: float
+
+
+def _postgres_start() -> str:
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    version = versions[-1] if versions else "15"
+    return f"pg_ctlcluster --skip-systemctl-redirect {version} main start"
+
+
+def backing_services() -> list[BackingService]:
+    return [
+        BackingService("PostgreSQL", "127.0.0.1", 5432, _postgres_start(), 30),
+        BackingService(
+            "Redis", "127.0.0.1", 6379,
+            'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+            15,
+        ),
+        BackingService("RabbitMQ", "127.0.0.1", 5672, "rabbitmq-server -detached", 90),
+    ]
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for(check: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def ensure_running(service: BackingService, say: Callable[[str], None] = print) -> None:
+    if port_open(service.host, service.port):
+        return
+    say(f"{service.name} is not answering on {service.host}:{service.port}; starting it")
+    subprocess.run(service.start_command, shell=True, check=False)  # noqa: S602 (fixed commands)
+    if not wait_for(lambda: port_open(service.host, service.port), service.start_timeout):
+        raise RuntimeError(
+            f"{service.name} did not start within {service.start_timeout:.0f}s "
+            f"(`{service.start_command}`)"
+        )
+
+
+def ensure_backing_services(say: Callable[[str], None] = print) -> None:
+    for service in backing_services():
+        ensure_running(service, say)

@@ -1,0 +1,186 @@
+"""`shop`: set up, start, stop and inspect the local stack."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from shop_common.config import SERVICES
+from shop_common.keys import generate_keys
+from shop_local import provision, stack, supervisor
+from shop_local.backing import ensure_backing_services, wait_for
+from shop_local.envfile import ensure_env_file, read_env
+from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT, service_exists
+from shop_local.task import run_task
+
+HEALTH_TIMEOUT_SECONDS = 60
+
+
+def say(message: str) -> None:
+    print(f"shop: {message}", flush=True)
+
+
+def load_env() -> dict[str, str]:
+    result = ensure_env_file(ENV_FILE, ENV_EXAMPLE)
+    if result.created:
+        say(f"created {ENV_FILE.relative_to(ROOT)} with generated secrets")
+    env = read_env(ENV_FILE)
+    if result.superadmin_password:
+        say("generated the superadmin's password (shown once; it is kept in .env):")
+        print(f"\n    {env['SHOP_SUPERADMIN_EMAIL']}  /  {result.superadmin_password}\n", flush=True)
+    os.environ["SHOP_ENV_FILE"] = str(ENV_FILE)
+    return env
+
+
+def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
+    path = env.get("SHOP_KEYS_DIR", "var/keys")
+    return ROOT / path if not os.path.isabs(path) else path  # type: ignore[return-value]
+
+
+def set_up(env: dict[str, str]) -> None:
+    """Everything `shop up` does before starting processes; safe to repeat."""
+    ensure_backing_services(say)
+    admin_url = env["SHOP_PG_ADMIN_URL"]
+    for service in SERVICES:
+        url = env.get(f"SHOP_{service.upper()}_DATABASE_URL")
+        if not url or not service_exists(service):
+            continue
+        provision.provision_database(admin_url, provision.ServiceDatabase.from_url(url))
+        if (ROOT / "functions" / service / "migrations").is_dir():
+            provision.run_migrations(service, url)
+    provision.ensure_vhost(env["SHOP_AMQP_URL"])
+    created = generate_keys(keys_dir(env))  # type: ignore[arg-type]
+    if created:
+        say(f"generated signing keys: {', '.join(created)}")
+    say(run_task("user", "create_superadmin", {
+        "email": env["SHOP_SUPERADMIN_EMAIL"], "password": env["SHOP_SUPERADMIN_PASSWORD"],
+    }))
+
+
+def wait_until_healthy(env: dict[str, str]) -> bool:
+    return wait_for(lambda: stack.status_table(env)[1], HEALTH_TIMEOUT_SECONDS, interval=0.5)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    pid = supervisor.running_pid()
+    if pid is not None:
+        say(f"the stack is already running (supervisord pid {pid}); "
+            "see `shop status`, or stop it with `shop down`")
+        return 0
+    env = load_env()
+    set_up(env)
+    programs = stack.programs(env)
+    child = supervisor.start(programs, foreground=not args.detach)
+    healthy = wait_until_healthy(env)
+    table, _ = stack.status_table(env)
+    print(table, flush=True)
+    if not healthy:
+        say(f"not everything is healthy yet; logs are in {LOGS.relative_to(ROOT)}/")
+    if child is None:
+        say("running in the background; `shop down` stops it")
+        return 0 if healthy else 1
+    say("running; press Ctrl-C to stop everything")
+    return wait_for_foreground(child)
+
+
+def wait_for_foreground(child: subprocess.Popen[bytes]) -> int:
+    def forward(_signum: int, _frame: FrameType | None) -> None:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    while child.poll() is None:
+        time.sleep(0.2)
+    say("stopped")
+    return 0
+
+
+def cmd_down(_args: argparse.Namespace) -> int:
+    if not supervisor.shutdown():
+        say("the stack is not running")
+        return 0
+    wait_for(lambda: supervisor.running_pid() is None, 30)
+    say("stopped")
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    env = load_env()
+    table, healthy = stack.status_table(env)
+    print(table)
+    states = supervisor.process_states()
+    if states:
+        print("\nprocesses: " + ", ".join(f"{n} {s}" for n, s in sorted(states.items())))
+    else:
+        print("\nprocesses: the stack is not running (`shop up --detach` starts it)")
+    return 0 if healthy else 1
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    path = LOGS / f"{args.service}.log"
+    if not path.exists():
+        say(f"no log for {args.service!r} yet ({path})")
+        return 1
+    command = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + [str(path)]
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_create_superadmin(args: argparse.Namespace) -> int:
+    env = load_env()
+    email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
+    password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
+    say(run_task("user", "create_superadmin", {"email": email, "password": password}))
+    return 0
+
+
+def cmd_setup(_args: argparse.Namespace) -> int:
+    set_up(load_env())
+    say("set up")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shop", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="set up and start the whole stack")
+    up.add_argument("--detach", action="store_true", help="run in the background")
+    up.set_defaults(run=cmd_up)
+    commands.add_parser("down", help="stop the stack").set_defaults(run=cmd_down)
+    commands.add_parser("status", help="health of every component").set_defaults(run=cmd_status)
+    commands.add_parser("setup", help="provision and migrate, start nothing").set_defaults(
+        run=cmd_setup)
+
+    logs = commands.add_parser("logs", help="show a service's log")
+    logs.add_argument("service")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.set_defaults(run=cmd_logs)
+
+    admin = commands.add_parser("create-superadmin", help="create the superadmin")
+    admin.add_argument("--email")
+    admin.add_argument("--password")
+    admin.set_defaults(run=cmd_create_superadmin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except RuntimeError as exc:
+        say(f"error: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""One service process: that service's Chalice app behind `chalice.local`'s gateway.
+
+Same API Gateway event conversion and authorizer handling as `chalice local`, with
+two fixes for load: TCP_NODELAY on every connection (the stock handler writes the
+headers and the body separately, and Nagle + delayed ACK then stall each reused
+connection ~40 ms) and a listen backlog of 256 instead of 5.
+
+Run as `python -m shop_local.host --service user --port 8001`. One process per
+service, because Chalice imports every app as `app` and `chalicelib`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from chalice.cli.factory import CLIFactory
+from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+from chalice.local import ThreadedHTTPServer as ChaliceThreadedHTTPServer
+
+from shop_common.config import SettingsError
+from shop_common.runtime import get_runtime
+from shop_local.paths import function_dir
+from shop_local.schedules import ScheduleRunner, scheduled_functions
+
+
+class ShopRequestHandler(ChaliceRequestHandler):
+    disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY in setup()
+    access_log: Any = None
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+        if self.access_log is not None:
+            self.access_log.write(
+                f'{self.client_address[0]} - - [{self.log_date_time_string()}] {format % args}\n'
+            )
+            self.access_log.flush()
+
+
+class ShopHTTPServer(ChaliceThreadedHTTPServer):
+    request_queue_size = 256
+    allow_reuse_address = True
+
+
+def load_app(service: str, stage: str) -> tuple[Any, Any, Any]:
+    project_dir = function_dir(service)
+    os.chdir(project_dir)
+    factory = CLIFactory(project_dir=str(project_dir), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    app = factory.load_chalice_app(config.environment_variables)
+    return app, sys.modules["app"], config
+
+
+def build_server(app: Any, config: Any, host: str, port: int) -> LocalDevServer:
+    # The same class swap `chalice.local.create_local_server` does: it makes
+    # `app.current_request` thread-local, so concurrent requests never mix.
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
+    return LocalDevServer(
+        app, config, host, port, handler_cls=ShopRequestHandler, server_cls=ShopHTTPServer
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--access-log", type=Path)
+    args = parser.parse_args(argv)
+
+    app, app_module, config = load_app(args.service, args.stage)
+    try:
+        get_runtime(args.service)
+    except SettingsError as exc:
+        print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)
+        return 2
+
+    if args.access_log:
+        args.access_log.parent.mkdir(parents=True, exist_ok=True)
+        ShopRequestHandler.access_log = args.access_log.open("a", buffering=1)
+
+    override = os.environ.get("SHOP_LOCAL_SCHEDULE_SECONDS")
+    schedules = ScheduleRunner(
+        scheduled_functions(app, app_module, float(override) if override else None),
+        app.app_name,
+    )
+    server = build_server(app, config, args.host, args.port)
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        schedules.stop()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    schedules.start()
+    print(f"{args.service}: serving on http://{args.host}:{args.port}", flush=True)
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Where things are in a checkout; everything written at run time goes under var/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+FUNCTIONS = ROOT / "functions"
+VAR = ROOT / "var"
+LOGS = VAR / "logs"
+RUN = VAR / "run"
+ENV_FILE = ROOT / ".env"
+ENV_EXAMPLE = ROOT / ".env.example"
+HTTP_SERVICES = ("user", "product", "order")
+
+
+def function_dir(service: str) -> Path:
+    return FUNCTIONS / service
+
+
+def service_exists(service: str) -> bool:
+    return (function_dir(service) / "app.py").is_file()

@@ -1,0 +1,39 @@
+"""Runs one function of a service's `chalicelib.tasks` in a process of its own.
+
+`python -m shop_local.task user create_superadmin '{"email": ...}'`. A process per
+call, because two services' `chalicelib` packages cannot share an interpreter.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+from shop_local.paths import function_dir
+
+
+def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
+    """Run the task in a child process and return what it printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "shop_local.task", service, function, json.dumps(arguments)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{service}.{function} failed:\n{result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def main(argv: list[str]) -> int:
+    service, function, arguments = argv[0], argv[1], json.loads(argv[2] if len(argv) > 2 else "{}")
+    os.chdir(function_dir(service))
+    sys.path.insert(0, str(function_dir(service)))
+    tasks = importlib.import_module("chalicelib.tasks")
+    print(getattr(tasks, function)(**arguments))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The shared Lambda layer: what every Serverless Shop function app needs once."""

@@ -1,0 +1,22 @@
+"""Redis clients: one logical database and one key prefix per service."""
+
+from __future__ import annotations
+
+import redis
+
+from shop_common.config import Settings
+
+
+def create_redis(settings: Settings) -> redis.Redis:
+    # Short timeouts: Redis is a cache and a throttle here, never worth a slow request.
+    return redis.Redis.from_url(
+        str(settings.redis_url),
+        socket_connect_timeout=0.5,
+        socket_timeout=0.5,
+        health_check_interval=30,
+        retry_on_timeout=False,
+    )
+
+
+def namespaced(settings: Settings, *parts: str) -> str:
+    return settings.redis_namespace + ":".join(parts)

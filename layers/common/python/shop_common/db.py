@@ -1,0 +1,77 @@
+"""SQLAlchemy 2 on pg8000: one engine per process, one session (one transaction) per unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shop_common.config import Settings
+from shop_common.errors import Problem, conflict, service_unavailable
+
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    engine = create_engine(
+        str(settings.database_url),
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_timeout=5,
+        pool_recycle=300,
+        connect_args={"timeout": 5, "application_name": f"shop-{settings.service_name}"},
+    )
+    lock_ms, statement_ms = settings.db_lock_timeout_ms, settings.db_statement_timeout_ms
+
+    @event.listens_for(engine, "connect")
+    def _set_timeouts(dbapi_connection: Any, _record: Any) -> None:
+        # Session-level settings must be set outside a transaction, or the pool's
+        # reset-on-return rollback would undo them.
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = {int(lock_ms)}")
+        cursor.execute(f"SET statement_timeout = {int(statement_ms)}")
+        cursor.close()
+        dbapi_connection.autocommit = False
+
+    return engine
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The PostgreSQL error code of a pg8000 error, if it carries one."""
+    args = getattr(exc.orig, "args", ())
+    if args and isinstance(args[0], dict):
+        code = args[0].get("C")
+        return str(code) if code else None
+    return None
+
+
+def problem_from_database_error(exc: DBAPIError) -> Problem | None:
+    """Turn the database errors a client can act on into problems; None for real bugs."""
+    code = sqlstate(exc)
+    if code == LOCK_NOT_AVAILABLE:
+        return conflict("the resource is being changed by another request; retry", slug="locked")
+    if code == QUERY_CANCELED:
+        return service_unavailable("the database took too long to answer", slug="db-timeout")
+    if isinstance(exc, OperationalError) or exc.connection_invalidated or code is None:
+        return service_unavailable("the database is unavailable", slug="db-unavailable")
+    return None
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session and one transaction: committed on success, rolled back on any error."""
+    try:
+        with factory() as session, session.begin():
+            yield session
+    except DBAPIError as exc:
+        problem = problem_from_database_error(exc)
+        if problem is None:
+            raise
+        raise problem from exc

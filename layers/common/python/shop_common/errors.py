@@ -1,0 +1,108 @@
+"""Errors as `application/problem+json` (RFC 9457).
+
+Service code raises a `Problem`; the HTTP middleware turns it into a response.
+No route builds an error body by hand, so every error has the same shape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Response
+from chalice.app import ChaliceUnhandledError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://serverless-shop.dev/problems/"
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass
+class Problem(ChaliceUnhandledError):
+    # ChaliceUnhandledError is the one exception Chalice lets through to the HTTP
+    # middleware; any other is turned into its own 500 body before we see it.
+
+    status: int
+    title: str
+    detail: str = ""
+    slug: str = ""
+    errors: list[FieldError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail or self.title)
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_TYPE_BASE + (self.slug or self.title.lower().replace(" ", "-"))
+
+    def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail or self.title,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        body.update(self.extra)
+        return body
+
+    def to_response(self, instance: str | None = None) -> Response:
+        return Response(
+            body=json.dumps(self.to_dict(instance)),
+            status_code=self.status,
+            headers={"Content-Type": PROBLEM_CONTENT_TYPE, **self.headers},
+        )
+
+
+def bad_request(detail: str, slug: str = "bad-request") -> Problem:
+    return Problem(400, "Bad Request", detail, slug=slug)
+
+
+def unauthorized(detail: str = "a valid bearer token is required") -> Problem:
+    return Problem(
+        401, "Unauthorized", detail, slug="unauthorized",
+        headers={"WWW-Authenticate": 'Bearer realm="shop"'},
+    )
+
+
+def forbidden(detail: str = "you may not do this") -> Problem:
+    return Problem(403, "Forbidden", detail, slug="forbidden")
+
+
+def not_found(detail: str = "no such resource") -> Problem:
+    return Problem(404, "Not Found", detail, slug="not-found")
+
+
+def conflict(detail: str, slug: str = "conflict", **extra: Any) -> Problem:
+    return Problem(409, "Conflict", detail, slug=slug, extra=extra)
+
+
+def validation_failed(errors: list[FieldError]) -> Problem:
+    names = ", ".join(sorted({e.field for e in errors}))
+    return Problem(
+        422, "Unprocessable Content", f"invalid fields: {names}", slug="validation", errors=errors
+    )
+
+
+def too_many_requests(detail: str, retry_after_seconds: int) -> Problem:
+    return Problem(
+        429, "Too Many Requests", detail, slug="throttled",
+        headers={"Retry-After": str(max(1, retry_after_seconds))},
+    )
+
+
+def service_unavailable(detail: str, slug: str = "unavailable", retry_after: int = 1) -> Problem:
+    return Problem(
+        503, "Service Unavailable", detail, slug=slug, headers={"Retry-After": str(retry_after)}
+    )

@@ -1,0 +1,49 @@
+"""The transactional outbox: an event row committed with the business row that caused it.
+
+A service declares its table with `OutboxMixin` and writes events with `record_event`
+inside the same session as its business change. Publishing the rows is the job of
+the messaging module; here they are only made durable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxMixin:
+    """Columns of an outbox table; `id` is the event id consumers deduplicate on."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    event_type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def event_message(event_id: uuid.UUID, event_type: str, occurred_at: datetime,
+                  data: dict[str, Any]) -> dict[str, Any]:
+    """The message body DESIGN.md §3 fixes: event_id, type, occurred_at, data."""
+    return {
+        "event_id": str(event_id),
+        "type": event_type,
+        "occurred_at": occurred_at.isoformat(),
+        "data": data,
+    }
+
+
+def record_event(session: Session, model: type[OutboxMixin], event_type: str,
+                 data: dict[str, Any]) -> OutboxMixin:
+    event = model(id=uuid.uuid4(), event_type=event_type, occurred_at=utcnow(), attempts=0)
+    event.payload = event_message(event.id, event_type, event.occurred_at, data)
+    session.add(event)
+    return event

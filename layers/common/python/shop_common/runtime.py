@@ -1,0 +1,49 @@
+"""The long-lived parts of one service process, built once on first use.
+
+Nothing here runs at import time: `chalice package` and the tests import `app.py`
+without any database. The local host calls `get_runtime` before it serves, so a
+bad setting or a missing key stops the process at start, naming the setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shop_common.cache import create_redis
+from shop_common.config import Settings, load_settings
+from shop_common.db import create_db_engine
+from shop_common.keys import KeyRing
+from shop_common.logs import configure_logging
+
+
+@dataclass(frozen=True)
+class ServiceRuntime:
+    settings: Settings
+    keys: KeyRing
+    engine: Engine
+    sessions: sessionmaker[Session]
+    redis: redis.Redis
+
+    @classmethod
+    def start(cls, service: str) -> ServiceRuntime:
+        settings = load_settings(service)
+        configure_logging(service, settings.log_level)
+        keys = KeyRing.load(settings.keys_dir, service)
+        engine = create_db_engine(settings)
+        return cls(
+            settings=settings,
+            keys=keys,
+            engine=engine,
+            sessions=sessionmaker(engine, expire_on_commit=False),
+            redis=create_redis(settings),
+        )
+
+
+@cache
+def get_runtime(service: str) -> ServiceRuntime:
+    return ServiceRuntime.start(service)

@@ -1,0 +1,110 @@
+"""User tokens and service tokens (JWT), with the algorithm pinned on every verify."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from shop_common.keys import SigningKey, VerifyingKey
+
+USER_TOKEN_TYPE = "user"
+SERVICE_TOKEN_TYPE = "service"
+USER_TOKEN_KID = "user-tokens-1"
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, expired, or not meant for this use."""
+
+
+def algorithm_for(key: SigningKey | VerifyingKey) -> str:
+    return "EdDSA" if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) else "RS256"
+
+
+@dataclass(frozen=True)
+class UserClaims:
+    user_id: str
+    role: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class ServiceClaims:
+    caller: str
+    audience: str
+
+
+def issue_user_token(
+    key: SigningKey, *, user_id: str, role: str, issuer: str, audience: str, ttl_seconds: int,
+    now: int | None = None,
+) -> str:
+    issued_at = int(time.time()) if now is None else now
+    claims = {
+        "iss": issuer, "aud": audience, "sub": user_id, "role": role,
+        "typ": USER_TOKEN_TYPE, "iat": issued_at, "exp": issued_at + ttl_seconds,
+    }
+    return jwt.encode(claims, key, algorithm=algorithm_for(key), headers={"kid": USER_TOKEN_KID})
+
+
+def verify_user_token(token: str, key: VerifyingKey, *, issuer: str, audience: str) -> UserClaims:
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[algorithm_for(key)], audience=audience, issuer=issuer,
+            options={"require": ["iss", "aud", "sub", "exp", "iat", "role"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenError(str(exc)) from None
+    if claims.get("typ") != USER_TOKEN_TYPE:
+        raise TokenError("not a user token")
+    if claims["role"] not in ("enduser", "superadmin"):
+        raise TokenError("unknown role")
+    return UserClaims(user_id=str(claims["sub"]), role=claims["role"], expires_at=claims["exp"])
+
+
+def issue_service_token(
+    key: SigningKey, *, caller: str, audience: str, ttl_seconds: int, now: int | None = None
+) -> str:
+    issued_at = int(time.time()) if now is None else now
+    claims = {
+        "iss": caller, "sub": caller, "aud": audience, "typ": SERVICE_TOKEN_TYPE,
+        "iat": issued_at, "exp": issued_at + ttl_seconds,
+    }
+    return jwt.encode(claims, key, algorithm=algorithm_for(key), headers={"kid": caller})
+
+
+def verify_service_token(
+    token: str, publics: dict[str, VerifyingKey], *, audience: str, max_ttl_seconds: int = 60
+) -> ServiceClaims:
+    """Accept a token only from a known service, for this service, and short-lived."""
+    try:
+        caller = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise TokenError(str(exc)) from None
+    key = publics.get(caller) if isinstance(caller, str) else None
+    if key is None:
+        raise TokenError("unknown calling service")
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[algorithm_for(key)], audience=audience, issuer=caller,
+            options={"require": ["iss", "aud", "sub", "exp", "iat"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenError(str(exc)) from None
+    if claims.get("typ") != SERVICE_TOKEN_TYPE or claims["sub"] != caller:
+        raise TokenError("not a service token")
+    if claims["exp"] - claims["iat"] > max_ttl_seconds:
+        raise TokenError("service token lives too long")
+    return ServiceClaims(caller=caller, audience=audience)
+
+
+def public_jwk(key: VerifyingKey, kid: str) -> dict[str, Any]:
+    algorithm = algorithm_for(key)
+    if algorithm == "EdDSA":
+        jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key))
+    else:
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
+    return {**jwk, "kid": kid, "alg": algorithm, "use": "sig"}

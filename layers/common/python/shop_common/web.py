@@ -1,0 +1,94 @@
+"""HTTP middleware shared by every function app: request id, problems, access logs.
+
+Installed once per app with `install_http_middleware(app)`. It guarantees that
+every error a client sees is `application/problem+json`, including the ones
+Chalice produces itself (405, 415, and its generic 500).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from chalice import Chalice, Response
+from chalice.app import Request
+
+from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
+from shop_common.logs import request_id_var
+
+access_log = logging.getLogger("shop.access")
+
+ResponseObserver = Callable[[Request, Response, float], None]
+_observers: list[ResponseObserver] = []
+
+
+def add_response_observer(observer: ResponseObserver) -> None:
+    """Let another concern (metrics) see every request without a second middleware."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def route_template(request: Request) -> str:
+    return str(request.context.get("resourcePath") or request.path)
+
+
+def as_problem(response: Response, path: str) -> Response:
+    """Rewrite Chalice's own `{"Code", "Message"}` error bodies as problems."""
+    if response.status_code < 400:
+        return response
+    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+    if headers.get("content-type") == PROBLEM_CONTENT_TYPE:
+        return response
+    body = response.body
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = {}
+    message = body.get("Message") or body.get("message") if isinstance(body, dict) else None
+    status = response.status_code
+    if status >= 500:
+        # Never echo internals: the request id is what support needs.
+        message = f"unexpected error (request id {request_id_var.get()})"
+    title = {405: "Method Not Allowed", 415: "Unsupported Media Type"}.get(status, "Error")
+    problem = Problem(status, title, str(message or title))
+    rewritten = problem.to_response(path)
+    keep = {k: v for k, v in (response.headers or {}).items() if k.lower() in ("allow",)}
+    rewritten.headers.update(keep)
+    return rewritten
+
+
+def install_http_middleware(app: Chalice) -> None:
+    @app.middleware("http")
+    def problems_and_access_log(
+        request: Request, get_response: Callable[[Request], Response]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            try:
+                response = get_response(request)
+            except Problem as problem:
+                response = problem.to_response(request.path)
+            response = as_problem(response, request.path)
+            response.headers["X-Request-Id"] = request_id
+            elapsed = time.perf_counter() - started
+            for observer in _observers:
+                observer(request, response, elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route_template(request),
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)

@@ -1,0 +1,236 @@
+"""The user service over real HTTP, against its own throw-away PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import create_engine, text
+
+from shop_common.keys import load_private_key, service_key_name
+from shop_common.tokens import issue_service_token, issue_user_token
+from tests.support.client import (
+    DEFAULT_PASSWORD,
+    ShopClient,
+    login,
+    new_enduser,
+    register,
+    unique_email,
+)
+from tests.support.stack import ThrowawayStack
+
+pytestmark = pytest.mark.integration
+
+
+def problem(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["type"] and body["detail"]
+    return body
+
+
+def bad_fields(response) -> set[str]:
+    return {error["field"] for error in problem(response, 422)["errors"]}
+
+
+def count(stack: ThrowawayStack, sql: str, **params) -> int:
+    engine = create_engine(stack.env["SHOP_USER_DATABASE_URL"])
+    with engine.connect() as connection:
+        value = connection.execute(text(sql), params).scalar_one()
+    engine.dispose()
+    return int(value)
+
+
+def test_can_register_login_and_read_me(user_service: ShopClient) -> None:
+    email = unique_email()
+    user = register(user_service, email=email, name="Ann")
+    assert user["email"] == email and user["role"] == "enduser" and user["name"] == "Ann"
+    assert "password" not in json.dumps(user) and "hash" not in json.dumps(user)
+
+    response = user_service.call("POST", "/users/login",
+                                 json={"email": email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 900
+
+    me = user_service.call("GET", "/users/me", token=body["access_token"])
+    assert me.status_code == 200 and me.json()["id"] == user["id"]
+
+
+def test_signup_writes_an_outbox_row_in_the_same_transaction(
+    stack: ThrowawayStack, user_service: ShopClient
+) -> None:
+    user = register(user_service)
+    rows = count(
+        stack,
+        "SELECT count(*) FROM outbox WHERE event_type = 'user.signed_up' "
+        "AND payload->'data'->>'user_id' = :id AND payload->'data'->>'email' = :email",
+        id=user["id"], email=user["email"],
+    )
+    assert rows == 1
+
+
+def test_email_is_case_insensitive_and_taken_only_once(user_service: ShopClient) -> None:
+    email = unique_email()
+    register(user_service, email=email)
+    again = user_service.call("POST", "/users/register", json={
+        "email": email.upper(), "password": DEFAULT_PASSWORD, "name": "Twin"})
+    assert problem(again, 409)["type"].endswith("email-taken")
+
+
+@pytest.mark.parametrize(("body", "fields"), [
+    ({"email": "not-an-email", "password": DEFAULT_PASSWORD, "name": "X"}, {"email"}),
+    ({"email": "a@example.com", "password": "short1", "name": "X"}, {"password"}),
+    ({"email": "a@example.com", "password": "onlyletterslong", "name": "X"}, {"password"}),
+    ({"email": "a@example.com", "password": "password123", "name": "X"}, {"password"}),
+    ({"email": "a@example.com", "password": DEFAULT_PASSWORD, "name": "x" * 101}, {"name"}),
+    ({"email": "a" * 250 + "@example.com", "password": DEFAULT_PASSWORD, "name": "X"}, {"email"}),
+    ({"email": 12, "password": ["x"], "name": None}, {"email", "password", "name"}),
+    ({"password": DEFAULT_PASSWORD}, {"email", "name"}),
+])
+def test_register_names_every_bad_field(user_service: ShopClient, body, fields) -> None:
+    assert bad_fields(user_service.call("POST", "/users/register", json=body)) == fields
+
+
+def test_register_rejects_role_and_creates_no_superadmin(
+    stack: ThrowawayStack, user_service: ShopClient
+) -> None:
+    email = unique_email("sneaky")
+    response = user_service.call("POST", "/users/register", json={
+        "email": email, "password": DEFAULT_PASSWORD, "name": "X", "role": "superadmin"})
+    assert bad_fields(response) == {"role"}
+    assert count(stack, "SELECT count(*) FROM users WHERE email = :e", e=email) == 0
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b"[1, 2]", b'"text"', b"\xff\xfe"])
+def test_malformed_bodies_are_400_problems(user_service: ShopClient, raw: bytes) -> None:
+    problem(user_service.call("POST", "/users/register", data=raw), 400)
+
+
+def test_wrong_password_is_401_and_repeated_failures_are_throttled(
+    user_service: ShopClient,
+) -> None:
+    user = register(user_service)
+    for _ in range(5):
+        wrong = user_service.call("POST", "/users/login",
+                                  json={"email": user["email"], "password": "wrong-password-1"})
+        problem(wrong, 401)
+    locked = user_service.call("POST", "/users/login",
+                               json={"email": user["email"], "password": DEFAULT_PASSWORD})
+    problem(locked, 429)
+    assert int(locked.headers["Retry-After"]) > 0
+    # Another account is not affected by this one's lockout.
+    other = register(user_service)
+    assert login(user_service, other["email"])
+
+
+def test_unknown_email_login_is_the_same_401(user_service: ShopClient) -> None:
+    response = user_service.call("POST", "/users/login",
+                                 json={"email": unique_email(), "password": DEFAULT_PASSWORD})
+    assert problem(response, 401)["detail"] == "wrong email or password"
+
+
+def forged_tokens(stack: ThrowawayStack, user_id: str) -> dict[str, str]:
+    keys_dir = stack.workdir / "keys"
+    real_key = load_private_key(keys_dir, "user-tokens")
+    claims = dict(user_id=user_id, role="enduser", issuer="shop-user-service", audience="shop")
+    valid = issue_user_token(real_key, ttl_seconds=900, **claims)
+    header, payload, signature = valid.split(".")
+    raised = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    raised["role"] = "superadmin"
+    tampered_payload = base64.urlsafe_b64encode(json.dumps(raised).encode()).rstrip(b"=").decode()
+    none_token = jwt.encode({**raised, "role": "enduser"}, None, algorithm="none")  # type: ignore[arg-type]
+    return {
+        "expired": issue_user_token(real_key, ttl_seconds=60, now=int(time.time()) - 3600, **claims),
+        "tampered": f"{header}.{tampered_payload}.{signature}",
+        "alg-none": none_token,
+        "wrong-key": issue_user_token(ed25519.Ed25519PrivateKey.generate(), ttl_seconds=900,
+                                      **claims),
+        "wrong-audience": issue_user_token(real_key, ttl_seconds=900, **{
+            **claims, "audience": "someone-else"}),
+        "wrong-issuer": issue_user_token(real_key, ttl_seconds=900, **{
+            **claims, "issuer": "evil"}),
+        "service-token": issue_service_token(
+            load_private_key(keys_dir, service_key_name("order")),
+            caller="order", audience="user", ttl_seconds=30),
+        "garbage": "not.a.token",
+    }
+
+
+@pytest.mark.parametrize("kind", [
+    "expired", "tampered", "alg-none", "wrong-key", "wrong-audience", "wrong-issuer",
+    "service-token", "garbage",
+])
+def test_bad_tokens_are_refused_on_user_routes(
+    stack: ThrowawayStack, user_service: ShopClient, kind: str
+) -> None:
+    user, _ = new_enduser(user_service)
+    token = forged_tokens(stack, user["id"])[kind]
+    problem(user_service.call("GET", "/users/me", token=token), 401)
+
+
+def test_enduser_cannot_create_users_but_superadmin_can(
+    user_service: ShopClient, superadmin_token: str
+) -> None:
+    _, enduser_token = new_enduser(user_service)
+    body = {"email": unique_email("admin"), "password": DEFAULT_PASSWORD, "name": "Boss",
+            "role": "superadmin"}
+    problem(user_service.call("POST", "/admin/users", token=enduser_token, json=body), 403)
+    problem(user_service.call("POST", "/admin/users", json=body), 401)
+
+    created = user_service.call("POST", "/admin/users", token=superadmin_token, json=body)
+    assert created.status_code == 201 and created.json()["role"] == "superadmin"
+    assert bad_fields(user_service.call("POST", "/admin/users", token=superadmin_token, json={
+        **body, "email": unique_email(), "role": "king"})) == {"role"}
+
+
+def test_internal_lookup_takes_service_tokens_only(
+    stack: ThrowawayStack, user_service: ShopClient
+) -> None:
+    user, user_token = new_enduser(user_service)
+    keys_dir = stack.workdir / "keys"
+    order_key = load_private_key(keys_dir, service_key_name("order"))
+    good = issue_service_token(order_key, caller="order", audience="user", ttl_seconds=30)
+
+    found = user_service.call("GET", f"/internal/users/{user['id']}", token=good)
+    assert found.status_code == 200 and found.json()["email"] == user["email"]
+    problem(user_service.call("GET", "/internal/users/not-a-uuid", token=good), 404)
+
+    problem(user_service.call("GET", f"/internal/users/{user['id']}", token=user_token), 401)
+    wrong_audience = issue_service_token(order_key, caller="order", audience="product",
+                                         ttl_seconds=30)
+    problem(user_service.call("GET", f"/internal/users/{user['id']}", token=wrong_audience), 401)
+    impostor = issue_service_token(order_key, caller="product", audience="user", ttl_seconds=30)
+    problem(user_service.call("GET", f"/internal/users/{user['id']}", token=impostor), 401)
+    long_lived = issue_service_token(order_key, caller="order", audience="user", ttl_seconds=60,
+                                     now=int(time.time()) - 10)
+    long_lived_claims = jwt.decode(long_lived, options={"verify_signature": False})
+    assert long_lived_claims["exp"] - long_lived_claims["iat"] == 60
+
+
+def test_jwks_verifies_issued_tokens(user_service: ShopClient) -> None:
+    user, token = new_enduser(user_service)
+    keys = user_service.call("GET", "/.well-known/jwks.json").json()["keys"]
+    public = jwt.PyJWK(keys[0]).key
+    claims = jwt.decode(token, public, algorithms=["EdDSA"], audience="shop",
+                        issuer="shop-user-service")
+    assert claims["sub"] == user["id"] and claims["role"] == "enduser"
+    assert claims["exp"] - claims["iat"] == 900
+
+
+def test_health_reports_each_dependency(user_service: ShopClient) -> None:
+    body = user_service.call("GET", "/health").json()
+    assert body["status"] == "ok"
+    assert {name: c["status"] for name, c in body["checks"].items()} == {
+        "database": "up", "cache": "up", "broker": "up"}
+
+
+def test_unsupported_method_is_a_problem(user_service: ShopClient) -> None:
+    response = user_service.call("DELETE", "/users/me")
+    problem(response, 405)
+    assert "GET" in response.headers["Allow"]

@@ -1,0 +1,54 @@
+"""A small HTTP client for tests, speaking the shop's JSON contract."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+DEFAULT_PASSWORD = "correct-horse-battery-9"
+
+
+@dataclass
+class ShopClient:
+    base_url: str
+    session: requests.Session
+
+    @classmethod
+    def to(cls, base_url: str) -> ShopClient:
+        return cls(base_url, requests.Session())
+
+    def call(self, method: str, path: str, token: str | None = None, json: Any = None,
+             headers: dict[str, str] | None = None, data: bytes | str | None = None,
+             ) -> requests.Response:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        return self.session.request(
+            method, self.base_url + path, json=json, data=data, headers=all_headers, timeout=30
+        )
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def register(users: ShopClient, email: str | None = None, password: str = DEFAULT_PASSWORD,
+             name: str = "Test User") -> dict[str, Any]:
+    response = users.call("POST", "/users/register",
+                          json={"email": email or unique_email(), "password": password, "name": name})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def login(users: ShopClient, email: str, password: str = DEFAULT_PASSWORD) -> str:
+    response = users.call("POST", "/users/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def new_enduser(users: ShopClient) -> tuple[dict[str, Any], str]:
+    user = register(users)
+    return user, login(users, user["email"])
