@@ -12,7 +12,7 @@ from types import FrameType
 
 from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
-from shop_local import provision, stack, supervisor
+from shop_local import provision, stack, stack_events, stack_observability, supervisor
 from shop_local.backing import ensure_backing_services, wait_for
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT, service_exists
@@ -60,6 +60,8 @@ def set_up(env: dict[str, str]) -> None:
     say(run_task("user", "create_superadmin", {
         "email": env["SHOP_SUPERADMIN_EMAIL"], "password": env["SHOP_SUPERADMIN_PASSWORD"],
     }))
+    stack_events.set_up(env)
+    stack_observability.set_up(env)
 
 
 def wait_until_healthy(env: dict[str, str]) -> bool:
@@ -74,7 +76,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 0
     env = load_env()
     set_up(env)
-    programs = stack.programs(env)
+    programs = stack.all_programs(env)
     child = supervisor.start(programs, foreground=not args.detach)
     healthy = wait_until_healthy(env)
     table, _ = stack.status_table(env)

@@ -84,7 +84,19 @@ def render_table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(out)
 
 
+def all_programs(env: dict[str, str]) -> list[Program]:
+    from shop_local import stack_events, stack_observability  # they build on this module
+
+    return programs(env) + stack_events.programs(env) + stack_observability.programs(env)
+
+
+def all_components(env: dict[str, str]) -> list[Component]:
+    from shop_local import stack_events, stack_observability  # they build on this module
+
+    return components(env) + stack_events.components(env) + stack_observability.components(env)
+
+
 def status_table(env: dict[str, str]) -> tuple[str, bool]:
-    rows = [(c.name, c.address, c.check()) for c in components(env)]
+    rows = [(c.name, c.address, c.check()) for c in all_components(env)]
     healthy = all(r[2] in ("up", "healthy") for r in rows)
     return render_table(rows), healthy
