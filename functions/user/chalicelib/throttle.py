@@ -12,11 +12,13 @@ import logging
 
 import redis
 
+from shop_common.cache import RedisClient
+
 log = logging.getLogger(__name__)
 
 
 class LoginThrottle:
-    def __init__(self, client: redis.Redis, namespace: str, max_failures: int,
+    def __init__(self, client: RedisClient, namespace: str, max_failures: int,
                  lockout_seconds: int) -> None:
         self._redis = client
         self._namespace = namespace

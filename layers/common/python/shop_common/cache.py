@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import redis
 
 from shop_common.config import Settings
 
+# The stubs make Redis generic in its reply type; the runtime class is not
+# subscriptable, so the parameterized name exists only for the type checker.
+if TYPE_CHECKING:
+    RedisClient = redis.Redis[bytes]
+else:
+    RedisClient = redis.Redis
 
-def create_redis(settings: Settings) -> redis.Redis:
+
+def create_redis(settings: Settings) -> RedisClient:
     # Short timeouts: Redis is a cache and a throttle here, never worth a slow request.
     return redis.Redis.from_url(
         str(settings.redis_url),

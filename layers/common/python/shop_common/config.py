@@ -41,8 +41,8 @@ class Settings(BaseModel):
     user_service_url: HttpUrl = HttpUrl("http://127.0.0.1:8001")
     product_service_url: HttpUrl = HttpUrl("http://127.0.0.1:8002")
     order_service_url: HttpUrl = HttpUrl("http://127.0.0.1:8003")
-    token_issuer: str = "shop-user-service"
-    token_audience: str = "shop"
+    token_issuer: str = "shop-user-service"  # noqa: S105 (a claim value, not a secret)
+    token_audience: str = "shop"  # noqa: S105 (a claim value, not a secret)
     access_token_ttl_seconds: int = Field(default=900, gt=0, le=3600)
     service_token_ttl_seconds: int = Field(default=60, gt=0, le=60)
     db_lock_timeout_ms: int = Field(default=2000, gt=0)
@@ -50,6 +50,26 @@ class Settings(BaseModel):
     db_pool_size: int = Field(default=10, gt=0)
     login_max_failures: int = Field(default=5, gt=0)
     login_lockout_seconds: int = Field(default=300, gt=0)
+    # Service-to-service calls (shop_common.service_client).
+    service_connect_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
+    service_read_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    service_call_attempts: int = Field(default=3, ge=1, le=5)
+    service_retry_backoff_seconds: float = Field(default=0.1, ge=0, le=5)
+    # Product service: "saga" reserves stock and commits before calling the order
+    # service; "hold-lock" (the seed's strategy) keeps the row locked across the call.
+    order_strategy: str = Field(default="saga", pattern="^(saga|hold-lock)$")
+    catalog_cache_ttl_seconds: int = Field(default=60, gt=0, le=86400)
+    reservation_settle_after_seconds: int = Field(default=60, gt=0)
+    # Events (shop_common.messaging): a publish after commit gives up quickly, and a
+    # failed one keeps requests off the broker for a while; the outbox relay catches up.
+    amqp_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    amqp_breaker_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Email (communication service): "smtp" locally (the SMTP sink), "ses" in the cloud.
+    mail_backend: str = Field(default="smtp", pattern="^(smtp|ses)$")
+    mail_sender: str = "Serverless Shop <shop@example.com>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, gt=0, lt=65536)
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     log_level: str = "INFO"
 
     @property
@@ -57,13 +77,16 @@ class Settings(BaseModel):
         return self.redis_prefix or f"shop:{self.service_name}:"
 
 
-def find_env_file(start: Path | None = None) -> Path | None:
+def find_env_file(
+    start: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path | None:
     """The `.env` the local stack uses: `SHOP_ENV_FILE`, else the nearest one upwards.
 
     `chalice local` runs inside `functions/<service>/`, so searching upwards lets it
-    find the same `.env` as `shop up` without any extra configuration.
+    find the same `.env` as `shop up` without any extra configuration. An empty
+    `SHOP_ENV_FILE` means "no file" (tests use it to stay off the live stack's `.env`).
     """
-    explicit = os.environ.get("SHOP_ENV_FILE")
+    explicit = (os.environ if environ is None else environ).get("SHOP_ENV_FILE")
     if explicit is not None:
         return Path(explicit) if explicit else None
     here = (start or Path.cwd()).resolve()
@@ -74,40 +97,54 @@ def find_env_file(start: Path | None = None) -> Path | None:
     return None
 
 
-def gather_environment(service: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Merge `.env` and the environment into field names, service-specific names winning."""
-    env_file = find_env_file()
-    merged: dict[str, str] = {}
-    if env_file is not None:
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    merged.update(os.environ if environ is None else environ)
+def merge_sources(
+    service: str,
+    environ: Mapping[str, str],
+    file_values: Mapping[str, str] | None = None,
+    env_file_dir: Path | None = None,
+) -> dict[str, str]:
+    """Settings field values from `.env` values and the environment (which wins over the file).
 
+    `SHOP_<SERVICE>_<NAME>` beats `SHOP_<NAME>`. A name is matched against the fields,
+    not by prefix alone, because some shared names begin with a service's name:
+    `SHOP_ORDER_SERVICE_URL` is the shared `order_service_url`, not order's `service_url`.
+    """
+    known = set(Settings.model_fields)
     own_prefix = f"SHOP_{service.upper()}_"
-    other_prefixes = tuple(f"SHOP_{s.upper()}_" for s in SERVICES if s != service)
-    shared = {
-        key[len("SHOP_"):].lower(): value
-        for key, value in merged.items()
-        if key.startswith("SHOP_") and not key.startswith((own_prefix, *other_prefixes))
-    }
-    own = {
-        key[len(own_prefix):].lower(): value
-        for key, value in merged.items()
-        if key.startswith(own_prefix)
-    }
+    shared: dict[str, str] = {}
+    own: dict[str, str] = {}
+    for key, value in {**(file_values or {}), **environ}.items():
+        if key.startswith(own_prefix) and key[len(own_prefix):].lower() in known:
+            own[key[len(own_prefix):].lower()] = value
+        elif key.startswith("SHOP_") and key[len("SHOP_"):].lower() in known:
+            shared[key[len("SHOP_"):].lower()] = value
     fields = {**shared, **own}
-    if env_file is not None and "keys_dir" in fields and not Path(fields["keys_dir"]).is_absolute():
-        fields["keys_dir"] = str(env_file.parent / fields["keys_dir"])
+    keys_dir = fields.get("keys_dir")
+    if env_file_dir is not None and keys_dir and not Path(keys_dir).is_absolute():
+        # Relative to the `.env`, so `shop up` and `chalice local` (run in
+        # functions/<service>/) find the same keys.
+        fields["keys_dir"] = str(env_file_dir / keys_dir)
     return fields
 
 
-def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the settings of one service; raise SettingsError naming the variable."""
+def gather_environment(service: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Merge `.env` and the environment into field names, service-specific names winning."""
+    current = os.environ if environ is None else environ
+    env_file = find_env_file(environ=current)
+    file_values: dict[str, str] = {}
+    if env_file is not None:
+        file_values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    return merge_sources(
+        service, current, file_values, env_file.parent if env_file is not None else None
+    )
+
+
+def validate_settings(service: str, fields: Mapping[str, str]) -> Settings:
+    """Validate one service's field values; raise SettingsError naming each bad variable."""
     if service not in SERVICES:
         raise SettingsError(f"SHOP_SERVICE_NAME: unknown service {service!r}")
-    fields = gather_environment(service, environ)
-    fields["service_name"] = service
     try:
-        return Settings.model_validate(fields)
+        return Settings.model_validate({**fields, "service_name": service})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -115,3 +152,10 @@ def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Set
             variable = f"SHOP_{service.upper()}_{name.upper()} (or SHOP_{name.upper()})"
             problems.append(f"{variable}: {error['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+def load_settings(service: str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings of one service; raise SettingsError naming the variable."""
+    if service not in SERVICES:
+        raise SettingsError(f"SHOP_SERVICE_NAME: unknown service {service!r}")
+    return validate_settings(service, gather_environment(service, environ))

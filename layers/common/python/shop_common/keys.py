@@ -71,14 +71,10 @@ def _check_strength(key: PrivateKeyTypes | PublicKeyTypes, path: Path) -> None:
         raise SettingsError(f"SHOP_KEYS_DIR: {path} must be an Ed25519 or RSA key")
 
 
-def load_private_key(keys_dir: Path, name: str) -> SigningKey:
-    path = keys_dir / f"{name}.pem"
+def parse_private_key(pem: bytes, path: Path) -> SigningKey:
+    """A PEM private key, checked; `path` only names it in the error."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except FileNotFoundError:
-        raise SettingsError(
-            f"SHOP_KEYS_DIR: signing key {path} is missing (run `shop keys` or `make run`)"
-        ) from None
+        key = serialization.load_pem_private_key(pem, password=None)
     except ValueError as exc:
         raise SettingsError(f"SHOP_KEYS_DIR: {path} is not a PEM private key: {exc}") from None
     _check_strength(key, path)
@@ -86,17 +82,36 @@ def load_private_key(keys_dir: Path, name: str) -> SigningKey:
     return key
 
 
-def load_public_key(keys_dir: Path, name: str) -> VerifyingKey:
-    path = keys_dir / f"{name}.pub.pem"
+def parse_public_key(pem: bytes, path: Path) -> VerifyingKey:
+    """A PEM public key, checked; `path` only names it in the error."""
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except FileNotFoundError:
-        raise SettingsError(f"SHOP_KEYS_DIR: public key {path} is missing") from None
+        key = serialization.load_pem_public_key(pem)
     except ValueError as exc:
         raise SettingsError(f"SHOP_KEYS_DIR: {path} is not a PEM public key: {exc}") from None
     _check_strength(key, path)
     assert isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey)
     return key
+
+
+def load_private_key(keys_dir: Path, name: str) -> SigningKey:
+    path = keys_dir / f"{name}.pem"
+    try:
+        pem = path.read_bytes()
+    except FileNotFoundError:
+        raise SettingsError(
+            f"SHOP_KEYS_DIR: signing key {path} is missing (`make run` or `shop setup` "
+            "generates the keys)"
+        ) from None
+    return parse_private_key(pem, path)
+
+
+def load_public_key(keys_dir: Path, name: str) -> VerifyingKey:
+    path = keys_dir / f"{name}.pub.pem"
+    try:
+        pem = path.read_bytes()
+    except FileNotFoundError:
+        raise SettingsError(f"SHOP_KEYS_DIR: public key {path} is missing") from None
+    return parse_public_key(pem, path)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from shop_common.keys import SigningKey, VerifyingKey
 
-USER_TOKEN_TYPE = "user"
-SERVICE_TOKEN_TYPE = "service"
-USER_TOKEN_KID = "user-tokens-1"
+# Claim and header values, not secrets.
+USER_TOKEN_TYPE = "user"  # noqa: S105
+SERVICE_TOKEN_TYPE = "service"  # noqa: S105
+USER_TOKEN_KID = "user-tokens-1"  # noqa: S105
 
 
 class TokenError(Exception):
@@ -22,7 +24,8 @@ class TokenError(Exception):
 
 
 def algorithm_for(key: SigningKey | VerifyingKey) -> str:
-    return "EdDSA" if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey) else "RS256"
+    eddsa = isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey)
+    return "EdDSA" if eddsa else "RS256"
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def issue_service_token(
 
 
 def verify_service_token(
-    token: str, publics: dict[str, VerifyingKey], *, audience: str, max_ttl_seconds: int = 60
+    token: str, publics: Mapping[str, VerifyingKey], *, audience: str,
+    max_ttl_seconds: int = 60,
 ) -> ServiceClaims:
     """Accept a token only from a known service, for this service, and short-lived."""
     try:
@@ -102,9 +106,8 @@ def verify_service_token(
 
 
 def public_jwk(key: VerifyingKey, kid: str) -> dict[str, Any]:
-    algorithm = algorithm_for(key)
-    if algorithm == "EdDSA":
+    if isinstance(key, ed25519.Ed25519PublicKey):
         jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key))
     else:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
-    return {**jwk, "kid": kid, "alg": algorithm, "use": "sig"}
+    return {**jwk, "kid": kid, "alg": algorithm_for(key), "use": "sig"}

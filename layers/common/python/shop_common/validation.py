@@ -29,7 +29,9 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     return errors
 
 
-def parse_json(raw_body: bytes | None) -> Any:
+def parse_json(raw_body: bytes | str | None) -> Any:
+    if isinstance(raw_body, str):
+        raw_body = raw_body.encode()
     if not raw_body:
         raise bad_request("the request body must be a JSON object", slug="malformed-json")
     if len(raw_body) > MAX_BODY_BYTES:
@@ -40,7 +42,7 @@ def parse_json(raw_body: bytes | None) -> Any:
         raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
 
 
-def parse_body(raw_body: bytes | None, model: type[ModelT]) -> ModelT:
+def parse_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
     data = parse_json(raw_body)
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object", slug="malformed-json")

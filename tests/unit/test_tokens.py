@@ -1,0 +1,174 @@
+"""User and service tokens: what is accepted, and every way a token is refused."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from shop_common.tokens import (
+    TokenError,
+    issue_service_token,
+    issue_user_token,
+    public_jwk,
+    verify_service_token,
+    verify_user_token,
+)
+
+ISSUER, AUDIENCE = "shop-user-service", "shop"
+USER_KEY = ed25519.Ed25519PrivateKey.generate()
+SERVICE_KEYS = {name: ed25519.Ed25519PrivateKey.generate() for name in ("product", "order")}
+SERVICE_PUBLICS = {name: key.public_key() for name, key in SERVICE_KEYS.items()}
+
+
+def user_token(**overrides: object) -> str:
+    arguments: dict[str, object] = {
+        "user_id": "u-1", "role": "enduser", "issuer": ISSUER, "audience": AUDIENCE,
+        "ttl_seconds": 900, **overrides,
+    }
+    key = arguments.pop("key", USER_KEY)
+    return issue_user_token(key, **arguments)  # type: ignore[arg-type]
+
+
+def verify_user(token: str) -> object:
+    return verify_user_token(token, USER_KEY.public_key(), issuer=ISSUER, audience=AUDIENCE)
+
+
+def service_token(caller: str = "product", audience: str = "user", ttl: int = 60,
+                  now: int | None = None) -> str:
+    return issue_service_token(
+        SERVICE_KEYS[caller], caller=caller, audience=audience, ttl_seconds=ttl, now=now
+    )
+
+
+def test_can_round_trip_a_user_token() -> None:
+    claims = verify_user_token(
+        user_token(role="superadmin"), USER_KEY.public_key(), issuer=ISSUER, audience=AUDIENCE
+    )
+    assert claims.user_id == "u-1" and claims.role == "superadmin"
+    assert claims.expires_at - time.time() == pytest.approx(900, abs=5)
+
+
+def test_user_token_is_signed_with_eddsa_and_names_its_key() -> None:
+    header = jwt.get_unverified_header(user_token())
+    assert header["alg"] == "EdDSA" and header["kid"] == "user-tokens-1"
+
+
+def test_can_round_trip_a_user_token_signed_with_rsa() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = user_token(key=key)
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    claims = verify_user_token(token, key.public_key(), issuer=ISSUER, audience=AUDIENCE)
+    assert claims.user_id == "u-1"
+
+
+@pytest.mark.parametrize("token_factory", [
+    pytest.param(lambda: user_token(ttl_seconds=60, now=int(time.time()) - 3600), id="expired"),
+    pytest.param(lambda: user_token(audience="elsewhere"), id="wrong-audience"),
+    pytest.param(lambda: user_token(issuer="evil"), id="wrong-issuer"),
+    pytest.param(lambda: user_token(role="root"), id="unknown-role"),
+    pytest.param(lambda: user_token(key=ed25519.Ed25519PrivateKey.generate()), id="wrong-key"),
+    pytest.param(lambda: service_token(audience=AUDIENCE), id="service-token"),
+    pytest.param(lambda: "not.a.token", id="garbage"),
+])
+def test_user_token_is_refused(token_factory) -> None:
+    with pytest.raises(TokenError):
+        verify_user(token_factory())
+
+
+def test_alg_none_user_token_is_refused() -> None:
+    now = int(time.time())
+    unsigned = jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "role": "superadmin", "typ": "user",
+         "iat": now, "exp": now + 900},
+        None, algorithm="none",  # type: ignore[arg-type]
+    )
+    with pytest.raises(TokenError):
+        verify_user(unsigned)
+
+
+def test_user_token_without_user_typ_is_refused() -> None:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "role": "enduser",
+              "iat": now, "exp": now + 900}
+    for typ in (None, "service"):
+        body = claims if typ is None else {**claims, "typ": typ}
+        token = jwt.encode(body, USER_KEY, algorithm="EdDSA")
+        with pytest.raises(TokenError, match="not a user token"):
+            verify_user(token)
+
+
+def test_can_round_trip_a_service_token() -> None:
+    claims = verify_service_token(service_token("order"), SERVICE_PUBLICS, audience="user")
+    assert claims.caller == "order" and claims.audience == "user"
+
+
+def test_service_token_for_another_service_is_refused() -> None:
+    with pytest.raises(TokenError):
+        verify_service_token(service_token(audience="order"), SERVICE_PUBLICS, audience="user")
+
+
+def test_expired_service_token_is_refused() -> None:
+    old = service_token(ttl=30, now=int(time.time()) - 120)
+    with pytest.raises(TokenError):
+        verify_service_token(old, SERVICE_PUBLICS, audience="user")
+
+
+def test_service_token_living_longer_than_60_seconds_is_refused() -> None:
+    with pytest.raises(TokenError, match="lives too long"):
+        verify_service_token(service_token(ttl=61), SERVICE_PUBLICS, audience="user")
+
+
+def test_service_token_signed_by_another_services_key_is_refused() -> None:
+    # Claims to come from product, but signed with order's key.
+    now = int(time.time())
+    forged = jwt.encode(
+        {"iss": "product", "sub": "product", "aud": "user", "typ": "service",
+         "iat": now, "exp": now + 30},
+        SERVICE_KEYS["order"], algorithm="EdDSA", headers={"kid": "product"},
+    )
+    with pytest.raises(TokenError):
+        verify_service_token(forged, SERVICE_PUBLICS, audience="user")
+
+
+def test_service_token_from_an_unknown_service_is_refused() -> None:
+    stranger = ed25519.Ed25519PrivateKey.generate()
+    token = issue_service_token(stranger, caller="billing", audience="user", ttl_seconds=30)
+    with pytest.raises(TokenError, match="unknown calling service"):
+        verify_service_token(token, SERVICE_PUBLICS, audience="user")
+
+
+def test_user_token_is_refused_as_a_service_token() -> None:
+    # Even a user token that names a known service as its key id is not a service token.
+    now = int(time.time())
+    disguised = jwt.encode(
+        {"iss": "product", "sub": "product", "aud": "user", "typ": "user", "role": "enduser",
+         "iat": now, "exp": now + 30},
+        SERVICE_KEYS["product"], algorithm="EdDSA", headers={"kid": "product"},
+    )
+    with pytest.raises(TokenError, match="not a service token"):
+        verify_service_token(disguised, SERVICE_PUBLICS, audience="user")
+    with pytest.raises(TokenError):
+        verify_service_token(user_token(audience="user"), SERVICE_PUBLICS, audience="user")
+
+
+def test_alg_none_service_token_is_refused() -> None:
+    now = int(time.time())
+    unsigned = jwt.encode(
+        {"iss": "product", "sub": "product", "aud": "user", "typ": "service",
+         "iat": now, "exp": now + 30},
+        None, algorithm="none", headers={"kid": "product"},  # type: ignore[arg-type]
+    )
+    with pytest.raises(TokenError):
+        verify_service_token(unsigned, SERVICE_PUBLICS, audience="user")
+
+
+def test_can_publish_the_user_token_key_as_a_jwk_that_verifies_tokens() -> None:
+    jwk = public_jwk(USER_KEY.public_key(), "user-tokens-1")
+    assert jwk["kid"] == "user-tokens-1" and jwk["alg"] == "EdDSA" and jwk["use"] == "sig"
+    assert "d" not in jwk  # never the private half
+    key = jwt.PyJWK(jwk).key
+    claims = verify_user_token(user_token(), key, issuer=ISSUER, audience=AUDIENCE)
+    assert claims.user_id == "u-1"
