@@ -25,6 +25,7 @@ from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalic
 from chalice.local import ThreadedHTTPServer as ChaliceThreadedHTTPServer
 
 from shop_common.config import SettingsError
+from shop_common.metrics import announce_process
 from shop_common.runtime import get_runtime
 from shop_local.paths import function_dir
 from shop_local.schedules import ScheduleRunner, scheduled_functions
@@ -34,7 +35,7 @@ class ShopRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY in setup()
     access_log: Any = None
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib signature
         if self.access_log is not None:
             self.access_log.write(
                 f'{self.client_address[0]} - - [{self.log_date_time_string()}] {format % args}\n'
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    announce_process(args.service)  # its metrics sidecar pushes while this lives
     schedules.start()
     print(f"{args.service}: serving on http://{args.host}:{args.port}", flush=True)
     server.serve_forever()

@@ -3,6 +3,7 @@
 Stock `chalice local` ignores scheduled functions. Here each one gets a thread that
 invokes the handler with an EventBridge "Scheduled Event", one call at a time, as
 EventBridge + Lambda would (a slow run delays the next one instead of overlapping).
+Each run is counted in `invocations_total{function,outcome}`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from chalice.app import Chalice, Cron, Rate, ScheduledEventConfig
+from chalice.app import Chalice, Rate, ScheduledEventConfig, ScheduleExpression
+
+from shop_common.metrics import observe_invocation, service_of_app
 
 log = logging.getLogger("shop.schedules")
 
@@ -32,7 +35,7 @@ class ScheduledFunction:
     handler: Callable[[dict[str, Any], Any], Any]
 
 
-def interval_of(expression: str | Rate | Cron) -> float | None:
+def interval_of(expression: str | ScheduleExpression) -> float | None:
     """Seconds between runs of a rate expression; None for cron (not emulated)."""
     if isinstance(expression, Rate):
         return float(expression.value * UNIT_SECONDS[expression.unit])
@@ -103,6 +106,9 @@ class ScheduleRunner:
         rule = f"{self._app_name}-{function.name}"
         while not self._stop.wait(function.interval_seconds):
             try:
-                function.handler(scheduled_event(rule), None)
+                # Counted here so every scheduled function is observed, even one
+                # whose code does not count itself (nested observers count once).
+                with observe_invocation(service_of_app(self._app_name), function.name):
+                    function.handler(scheduled_event(rule), None)
             except Exception:  # a failed run is logged; the next run still happens
                 log.exception("scheduled function failed", extra={"function": function.name})

@@ -30,6 +30,8 @@ def http_services() -> list[str]:
 
 
 def programs(env: dict[str, str]) -> list[Program]:
+    from shop_local.stack_observability import metrics_environment  # it builds on this module
+
     found = []
     for service in http_services():
         port = urlsplit(service_url(env, service)).port
@@ -39,6 +41,7 @@ def programs(env: dict[str, str]) -> list[Program]:
                 sys.executable, "-m", "shop_local.host", "--service", service,
                 "--port", str(port), "--access-log", str(LOGS / f"{service}.access.log"),
             ],
+            environment=metrics_environment(service),
         ))
     return found
 
@@ -78,7 +81,7 @@ def components(env: dict[str, str]) -> list[Component]:
 def render_table(rows: list[tuple[str, str, str]]) -> str:
     header = ("component", "address", "health")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     out = [line.format(*header), line.format(*("-" * w for w in widths))]
     out += [line.format(*row) for row in rows]
     return "\n".join(out)

@@ -1,18 +1,258 @@
-"""The observability part of the local stack (sidecars, Pushgateway, Prometheus): hooks for `shop up`."""
+"""The observability part of the local stack (sidecars, Pushgateway, Prometheus): `shop up` hooks.
+
+Where things go:
+- each service process writes prometheus_client multiprocess files into
+  var/metrics/<service>/ (`metrics_environment` is the rule for every program that
+  runs a service's code, HTTP host or MQ emulator alike);
+- one sidecar per service pushes that directory to the Pushgateway;
+- Prometheus scrapes the Pushgateway, RabbitMQ's exporter and itself, with the
+  config rendered from prometheus/prometheus.yml into var/prometheus/.
+"""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import yaml
+
+from shop_common.config import SERVICES
+from shop_common.metrics import MULTIPROC_DIR_VARIABLE
+from shop_local import supervisor
+from shop_local.backing import port_open, wait_for
+from shop_local.paths import ROOT, VAR, service_exists
 from shop_local.stack import Component
 from shop_local.supervisor import Program
+
+PROMETHEUS_SOURCE = ROOT / "prometheus"
+METRICS_DIR = VAR / "metrics"
+PROMETHEUS_VAR = VAR / "prometheus"
+RABBITMQ_PROMETHEUS_PORT = 15692
+DEFAULT_PUSHGATEWAY_URL = "http://127.0.0.1:9091"
+DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
+DEFAULT_PUSH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Addresses:
+    pushgateway_url: str
+    prometheus_url: str
+    rabbitmq_exporter: str  # host:port of the rabbitmq_prometheus plugin
+    push_seconds: float
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> Addresses:
+        amqp_host = urlsplit(env.get("SHOP_AMQP_URL", "amqp://127.0.0.1")).hostname
+        return cls(
+            pushgateway_url=env.get("SHOP_PUSHGATEWAY_URL", DEFAULT_PUSHGATEWAY_URL).rstrip("/"),
+            prometheus_url=env.get("SHOP_PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL).rstrip("/"),
+            rabbitmq_exporter=f"{amqp_host or '127.0.0.1'}:{RABBITMQ_PROMETHEUS_PORT}",
+            push_seconds=float(env.get("SHOP_METRICS_PUSH_SECONDS", DEFAULT_PUSH_SECONDS)),
+        )
+
+
+def host_port(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}"
+
+
+def observed_services() -> list[str]:
+    """Every service whose function app exists gets a metrics directory and a sidecar."""
+    return [s for s in SERVICES if service_exists(s)]
+
+
+def metrics_dir(service: str, root: Path = METRICS_DIR) -> Path:
+    return root / service
+
+
+def metrics_environment(service: str, root: Path = METRICS_DIR) -> dict[str, str]:
+    """The environment a process running `service`'s code needs from its start.
+
+    prometheus_client reads the variable when it is imported, so it must be in the
+    program's environment, not set later by the program itself.
+    """
+    return {MULTIPROC_DIR_VARIABLE: str(metrics_dir(service, root))}
+
+
+# -- commands, shared by `shop up` and the tests so both run the same thing --------
+
+
+def pushgateway_command(listen: str) -> list[str]:
+    # No persistence file: every start is empty, so a group left by an instance
+    # that crashed (and never deleted it) is gone on the next start of the stack.
+    return ["prometheus-pushgateway", f"--web.listen-address={listen}", "--persistence.file=",
+            "--log.level=warn"]
+
+
+def prometheus_command(config: Path, storage: Path, listen: str) -> list[str]:
+    return [
+        "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={storage}",
+        "--storage.tsdb.retention.time=7d",
+        f"--web.listen-address={listen}",
+        f"--web.console.templates={PROMETHEUS_SOURCE / 'consoles'}",
+        f"--web.console.libraries={PROMETHEUS_SOURCE / 'console_libraries'}",
+        "--log.level=warn",
+    ]
+
+
+def sidecar_command(service: str, directory: Path, gateway_url: str, interval: float,
+                    instance: str | None = None) -> list[str]:
+    command = [
+        sys.executable, "-m", "shop_local.metrics_sidecar", "--service", service,
+        "--dir", str(directory), "--gateway", gateway_url, "--interval", f"{interval:g}",
+    ]
+    return command + (["--instance", instance] if instance else [])
+
+
+def render_prometheus_config(
+    *, pushgateway: str, prometheus: str, rabbitmq_exporter: str,
+    rules_dir: Path = PROMETHEUS_SOURCE / "rules", interval_seconds: float | None = None,
+) -> str:
+    """prometheus/prometheus.yml with these host:port targets and absolute rule paths."""
+    config: dict[str, Any] = yaml.safe_load((PROMETHEUS_SOURCE / "prometheus.yml").read_text())
+    targets = {
+        "pushgateway": pushgateway, "prometheus": prometheus,
+        "rabbitmq": rabbitmq_exporter, "rabbitmq-queues": rabbitmq_exporter,
+    }
+    for job in config["scrape_configs"]:
+        job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+    config["rule_files"] = [str(rules_dir / "*.yml")]
+    if interval_seconds is not None:
+        every = f"{int(interval_seconds * 1000)}ms"
+        config["global"].update(scrape_interval=every, scrape_timeout=every,
+                                evaluation_interval=every)
+    header = "# generated from prometheus/prometheus.yml by `shop up`; edits are overwritten\n"
+    return header + str(yaml.safe_dump(config, sort_keys=False))
+
+
+# -- RabbitMQ's exporter -------------------------------------------------------------
+
+RABBITMQ_CONF = Path("/etc/rabbitmq/rabbitmq.conf")
+RABBITMQ_EXPORTER_SETTINGS = (
+    "prometheus.tcp.ip = 127.0.0.1\n"
+    f"prometheus.tcp.port = {RABBITMQ_PROMETHEUS_PORT}\n"
+)
+
+
+def record_rabbitmq_exporter_address(say: Callable[[str], None]) -> None:
+    """Bind the exporter to 127.0.0.1 from the broker's next boot on (rabbitmq.conf)."""
+    try:
+        current = RABBITMQ_CONF.read_text() if RABBITMQ_CONF.exists() else ""
+        if "prometheus.tcp.ip" not in current:
+            with RABBITMQ_CONF.open("a") as conf:
+                conf.write(("\n" if current and not current.endswith("\n") else "")
+                           + RABBITMQ_EXPORTER_SETTINGS)
+    except OSError as exc:
+        say(f"could not record the exporter's address in {RABBITMQ_CONF}: {exc}")
+
+
+def ensure_rabbitmq_exporter(say: Callable[[str], None] = print) -> None:
+    """Enable the rabbitmq_prometheus plugin, listening on 127.0.0.1 only (idempotent)."""
+    record_rabbitmq_exporter_address(say)
+    if port_open("127.0.0.1", RABBITMQ_PROMETHEUS_PORT):
+        return
+    say("enabling RabbitMQ's Prometheus plugin")
+    # rabbitmq.conf is read only when the broker boots: set the same listener in the
+    # running broker, so no restart is needed now.
+    listener = f'[{{ip, "127.0.0.1"}}, {{port, {RABBITMQ_PROMETHEUS_PORT}}}]'
+    set_env = f"application:set_env(rabbitmq_prometheus, tcp_config, {listener})."
+    subprocess.run(
+        ["rabbitmqctl", "eval", set_env],
+        check=False, capture_output=True, timeout=60,
+    )
+    subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_prometheus"],
+                   check=False, capture_output=True, timeout=120)
+    if not wait_for(lambda: port_open("127.0.0.1", RABBITMQ_PROMETHEUS_PORT), 30):
+        raise RuntimeError("RabbitMQ's Prometheus plugin did not start "
+                           "(`rabbitmq-plugins enable rabbitmq_prometheus`)")
+
+
+# -- the hooks `shop up` and `shop status` call ---------------------------------------
+
+
+def require_binaries() -> None:
+    missing = [b for b in ("prometheus", "prometheus-pushgateway") if shutil.which(b) is None]
+    if missing:
+        raise RuntimeError(f"missing {', '.join(missing)}: run `make system-deps`")
 
 
 def set_up(env: dict[str, str]) -> None:
     """Prepare what observability needs before any process starts (idempotent)."""
+    require_binaries()
+    ensure_rabbitmq_exporter(lambda message: print(f"shop: {message}", flush=True))
+    if supervisor.running_pid() is None:
+        # A new stack starts its counters at zero, like the (empty) Pushgateway;
+        # never wipe under running processes, which hold these files open.
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
+    for service in observed_services():
+        metrics_dir(service).mkdir(parents=True, exist_ok=True)
+    addresses = Addresses.from_env(env)
+    (PROMETHEUS_VAR / "data").mkdir(parents=True, exist_ok=True)
+    (PROMETHEUS_VAR / "prometheus.yml").write_text(render_prometheus_config(
+        pushgateway=host_port(addresses.pushgateway_url),
+        prometheus=host_port(addresses.prometheus_url),
+        rabbitmq_exporter=addresses.rabbitmq_exporter,
+    ))
 
 
 def programs(env: dict[str, str]) -> list[Program]:
-    return []
+    addresses = Addresses.from_env(env)
+    found = [
+        Program(name="pushgateway", priority=10,
+                command=pushgateway_command(host_port(addresses.pushgateway_url))),
+        Program(name="prometheus", priority=20, command=prometheus_command(
+            PROMETHEUS_VAR / "prometheus.yml", PROMETHEUS_VAR / "data",
+            host_port(addresses.prometheus_url))),
+    ]
+    for service in observed_services():
+        found.append(Program(
+            name=f"{service}-metrics", priority=200,
+            command=sidecar_command(service, metrics_dir(service), addresses.pushgateway_url,
+                                    addresses.push_seconds),
+        ))
+    return found
+
+
+def endpoint_health(url: str) -> str:
+    try:
+        return "up" if requests.get(url, timeout=3).status_code == 200 else "down"
+    except requests.RequestException:
+        return "down"
+
+
+def service_health_per_prometheus(prometheus_url: str, service: str) -> str:
+    """`job:shop_service_up` of one service, as the status table shows it."""
+    try:
+        response = requests.get(prometheus_url + "/api/v1/query", timeout=3,
+                                params={"query": f'job:shop_service_up{{job="{service}"}}'})
+        result = response.json()["data"]["result"]
+    except (requests.RequestException, ValueError, KeyError):
+        return "unknown (Prometheus down)"
+    if not result:
+        return "unknown (no data yet)"
+    return "up" if float(result[0]["value"][1]) == 1 else "down (not pushing)"
 
 
 def components(env: dict[str, str]) -> list[Component]:
-    return []
+    addresses = Addresses.from_env(env)
+    prometheus = addresses.prometheus_url
+    found = [
+        Component("Pushgateway", addresses.pushgateway_url,
+                  lambda: endpoint_health(addresses.pushgateway_url + "/-/healthy")),
+        Component("Prometheus", prometheus, lambda: endpoint_health(prometheus + "/-/ready")),
+    ]
+    for service in observed_services():
+        found.append(Component(
+            f"{service} per Prometheus", f"{prometheus}/consoles/shop.html",
+            lambda service=service: service_health_per_prometheus(prometheus, service),  # type: ignore[misc]
+        ))
+    return found

@@ -13,9 +13,9 @@ import time
 import uuid
 from collections.abc import Callable
 
-from chalice import Chalice, Response
-from chalice.app import Request
+from chalice.app import Chalice, Request, Response
 
+from shop_common import metrics
 from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
 from shop_common.logs import request_id_var
 
@@ -61,7 +61,24 @@ def as_problem(response: Response, path: str) -> Response:
     return rewritten
 
 
+def http_metrics_observer(service: str) -> ResponseObserver:
+    """Rate, errors and duration by route for one service's app."""
+
+    def observe(request: Request, response: Response, elapsed: float) -> None:
+        try:
+            metrics.http_request(
+                service, route_template(request), request.method, response.status_code, elapsed
+            )
+        except OSError:  # a full or missing metrics disk must not fail the request
+            access_log.exception("could not record request metrics")
+
+    return observe
+
+
 def install_http_middleware(app: Chalice) -> None:
+    # Per app, not in the process-wide observer list: a process (a test) may hold several.
+    observe_http = http_metrics_observer(metrics.service_of_app(app.app_name))
+
     @app.middleware("http")
     def problems_and_access_log(
         request: Request, get_response: Callable[[Request], Response]
@@ -77,6 +94,7 @@ def install_http_middleware(app: Chalice) -> None:
             response = as_problem(response, request.path)
             response.headers["X-Request-Id"] = request_id
             elapsed = time.perf_counter() - started
+            observe_http(request, response, elapsed)
             for observer in _observers:
                 observer(request, response, elapsed)
             access_log.info(

@@ -1,0 +1,235 @@
+"""End to end: service processes → metric files → sidecars → Pushgateway → Prometheus.
+
+Real service processes of the throw-away stack, real sidecars, a real Pushgateway
+and a real Prometheus (shipped rules and dashboard) on free ports, with 1 s
+intervals. Covers every service of the shop whose function app exists.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from shop_local import stack_observability as obs
+from shop_local.backing import port_open
+from shop_local.paths import service_exists
+from tests.integration.observability.pipeline import (
+    INTERVAL_SECONDS,
+    Prometheus,
+    Pushgateway,
+    Sidecars,
+    poll,
+)
+from tests.support.client import ShopClient
+from tests.support.stack import ServiceProcess, ThrowawayStack
+
+pytestmark = pytest.mark.integration
+
+SERVICES = ("user", "product", "order", "communication")
+HTTP_SERVICES = ("user", "product", "order")
+# The issue's promise: a request is visible within one push, one scrape and a second.
+VISIBLE_WITHIN = INTERVAL_SECONDS + INTERVAL_SECONDS + 1.0
+# Push age limit of the shipped rules + one push, one evaluation, and slack for a busy box.
+DOWN_WITHIN = 30 + 3 * INTERVAL_SECONDS + 10
+SCRAPE_JOBS = {"pushgateway", "rabbitmq", "rabbitmq-queues", "prometheus"}
+
+
+@dataclass
+class Observed:
+    stack: ThrowawayStack
+    prometheus: Prometheus
+    gateway: Pushgateway
+    sidecars: Sidecars
+    services: list[str]
+
+    @property
+    def http_services(self) -> list[str]:
+        return [s for s in self.services if s in HTTP_SERVICES]
+
+
+def running(stack: ThrowawayStack, service: str) -> ServiceProcess:
+    for handle in reversed(stack.processes):
+        if handle.service == service and handle.process.poll() is None:
+            return handle
+    return stack.start(service)
+
+
+@pytest.fixture(scope="module")
+def observed(stack: ThrowawayStack, user_service: ShopClient,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
+    if not port_open("127.0.0.1", obs.RABBITMQ_PROMETHEUS_PORT):
+        obs.ensure_rabbitmq_exporter()  # what `shop setup` does
+    workdir = Path(tmp_path_factory.mktemp("observability"))
+    gateway = Pushgateway(workdir)
+    prometheus = Prometheus(workdir, gateway, f"127.0.0.1:{obs.RABBITMQ_PROMETHEUS_PORT}")
+    sidecars = Sidecars(workdir, gateway.url, instance=f"test-{stack.run_id}")
+    services = [s for s in SERVICES if service_exists(s)]
+    try:
+        gateway.start()
+        prometheus.start()
+        for service in services:
+            sidecars.start(service, stack.metrics_dir(service))
+        for service in services:
+            if service in HTTP_SERVICES:
+                running(stack, service)
+        yield Observed(stack, prometheus, gateway, sidecars, services)
+    finally:
+        sidecars.stop_all()
+        prometheus.stop()
+        gateway.stop()
+
+
+def pushed_and_scraped(observed: Observed, services: list[str]) -> bool:
+    jobs = {r["metric"]["job"] for r in observed.prometheus.query("push_time_seconds")}
+    return set(services) <= jobs
+
+
+def test_requests_reach_prometheus_within_a_push_and_a_scrape(observed: Observed) -> None:
+    services = observed.http_services
+    poll(lambda: pushed_and_scraped(observed, services), 30, what="first pushes scraped")
+
+    def count(service: str) -> float:
+        return observed.prometheus.value(f'sum(http_requests_total{{job="{service}"}})') or 0.0
+
+    before = {service: count(service) for service in services}
+    for service in services:
+        client = ShopClient.to(running(observed.stack, service).url)
+        for _ in range(3):
+            assert client.call("GET", "/health").status_code == 200
+
+    started = time.monotonic()
+    poll(lambda: all(count(s) >= before[s] + 3 for s in services), VISIBLE_WITHIN,
+         interval=0.1, what=f"http_requests_total of {services} in Prometheus")
+    assert time.monotonic() - started <= VISIBLE_WITHIN + 0.5
+    assert all(count(s) > 0 for s in services)
+
+    missing = [s for s in HTTP_SERVICES if s not in services]
+    if missing:
+        pytest.skip(f"checked {services}; no function app yet for {missing}")
+
+
+def test_route_labels_are_templates(observed: Observed) -> None:
+    routes = {r["metric"]["route"] for r in observed.prometheus.query(
+        'count by (route) (http_requests_total{job="user"})')}
+    assert "/health" in routes
+
+
+# A process that runs a scheduled function of an app named shop-communication
+# through the local schedule runner, writing to the communication metrics
+# directory: the path every scheduled function takes, whatever its service.
+SCHEDULED_STAND_IN = textwrap.dedent("""
+    import time, types
+    from chalice.app import Chalice, Rate
+    from shop_local.schedules import ScheduleRunner, scheduled_functions
+
+    app = Chalice(app_name="shop-communication")
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    def deliver(event):
+        print("invoked", flush=True)
+
+    module = types.SimpleNamespace(deliver=deliver)
+    ScheduleRunner(scheduled_functions(app, module, 0.2), app.app_name).start()
+    time.sleep(600)
+""")
+
+
+def test_scheduled_invocations_reach_prometheus(observed: Observed) -> None:
+    if "communication" not in observed.sidecars.handles:
+        observed.sidecars.start("communication", observed.stack.metrics_dir("communication"))
+    env = {**os.environ, **observed.stack.metrics_env("communication")}
+    log_path = observed.stack.workdir / "scheduled-stand-in.log"
+    stand_in = subprocess.Popen([sys.executable, "-c", SCHEDULED_STAND_IN], env=env,
+                                stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        poll(lambda: "invoked" in log_path.read_text(), 15, what="a scheduled invocation")
+        poll(lambda: (observed.prometheus.value(
+            'sum(invocations_total{job="communication", outcome="success"})') or 0) > 0,
+            VISIBLE_WITHIN, interval=0.1, what="invocations_total of communication")
+    finally:
+        stand_in.terminate()
+        stand_in.wait(10)
+
+
+def test_communication_invocations_reach_prometheus(observed: Observed) -> None:
+    if not service_exists("communication"):
+        pytest.skip("no functions/communication/app.py yet")
+    # The lead wires this once the MQ emulator runs in the throw-away stack: start it
+    # with `stack.metrics_env("communication")`, register a user (user.signed_up →
+    # signup email), and require invocations_total{job="communication"} > 0 within
+    # VISIBLE_WITHIN of the email landing.
+    pytest.skip("the MQ emulator is not part of ThrowawayStack yet")
+
+
+def test_every_scrape_target_is_up(observed: Observed) -> None:
+    def all_up() -> bool:
+        targets = observed.prometheus.targets()
+        return ({t["labels"]["job"] for t in targets} == SCRAPE_JOBS
+                and all(t["health"] == "up" for t in targets))
+
+    poll(all_up, 15, what="every scrape target up")
+    # Debian's build serves the classic UI under /classic; upstream's React UI at /targets.
+    pages = [requests.get(observed.prometheus.url + path, timeout=5)
+             for path in ("/classic/targets", "/targets")]
+    page = next((p for p in pages if p.status_code == 200), None)
+    assert page is not None, "no Targets page"
+    if "/classic/" in page.url:  # rendered on the server: the jobs are in the HTML
+        for job in SCRAPE_JOBS:
+            assert f"{job} (1/1 up)" in page.text
+
+
+def wait_until_up(observed: Observed, services: list[str], timeout: float = 15) -> None:
+    def up(service: str) -> bool:
+        return observed.prometheus.value(f'job:shop_service_up{{job="{service}"}}') == 1
+
+    poll(lambda: all(up(s) for s in services), timeout, what=f"{services} up per Prometheus")
+
+
+def test_dashboard_shows_every_service(observed: Observed) -> None:
+    wait_until_up(observed, observed.http_services)
+    page = requests.get(observed.prometheus.url + "/consoles/shop.html", timeout=10)
+    assert page.status_code == 200, page.text
+    for service in SERVICES:
+        assert f">{service}</a>" in page.text
+    assert page.text.count('class="up">up<') >= len(observed.http_services)
+    assert "error executing template" not in page.text
+
+
+def test_status_shows_each_service_as_prometheus_sees_it(observed: Observed) -> None:
+    wait_until_up(observed, observed.http_services)
+    env = {"SHOP_PUSHGATEWAY_URL": observed.gateway.url,
+           "SHOP_PROMETHEUS_URL": observed.prometheus.url}
+    rows = {c.name: c.check() for c in obs.components(env)}
+    assert rows["Pushgateway"] == "up" and rows["Prometheus"] == "up"
+    for service in observed.http_services:
+        assert rows[f"{service} per Prometheus"] == "up"
+
+
+def test_a_stopped_service_goes_down_and_fires_the_alert(observed: Observed) -> None:
+    """Runs last: it stops the user service for ~35 s, then starts it again."""
+    wait_until_up(observed, ["user"])
+    running(observed.stack, "user").stop()
+    try:
+        def alerted() -> bool:
+            return any(a["labels"]["alertname"] == "ServiceNotPushing"
+                       and a["labels"].get("job") == "user"
+                       for a in observed.prometheus.firing_alerts())
+
+        poll(lambda: observed.prometheus.value('job:shop_service_up{job="user"}') == 0,
+             DOWN_WITHIN, interval=0.5, what="user's health series at 0")
+        poll(alerted, 3 * INTERVAL_SECONDS + 5, interval=0.5, what="ServiceNotPushing firing")
+        others = [s for s in observed.http_services if s != "user"]
+        if others:
+            wait_until_up(observed, others, timeout=5)
+    finally:
+        running(observed.stack, "user")
+    wait_until_up(observed, ["user"])
