@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Chalice, Response
+from chalice.app import CloudWatchEvent, Rate
 
 from chalicelib import users
 from chalicelib.deps import login_throttle, runtime
+from chalicelib.models import OutboxEvent
 from chalicelib.schemas import AdminCreateUserBody, LoginBody, RegisterBody, user_view
 from shop_common.auth import calling_service, current_superadmin, current_user
 from shop_common.db import transaction
-from shop_common.health import health_report
 from shop_common.errors import unauthorized
+from shop_common.health import health_report
+from shop_common.outbox_relay import relay_unpublished, transaction_publishing
 from shop_common.tokens import USER_TOKEN_KID, issue_user_token, public_jwk
 from shop_common.validation import parse_body
 from shop_common.web import install_http_middleware
@@ -30,7 +33,7 @@ def _json(body: Any, status: int = 200) -> Response:
 @app.route("/users/register", methods=["POST"])
 def register() -> Response:
     body = parse_body(app.current_request.raw_body, RegisterBody)
-    with transaction(runtime().sessions) as session:
+    with transaction_publishing(runtime(), OutboxEvent) as session:
         user = users.create_user(
             session, users.NewUser(body.email, body.password, body.name, role="enduser")
         )
@@ -75,7 +78,7 @@ def admin_create_user() -> Response:
     rt = runtime()
     current_superadmin(app.current_request.headers, rt.keys, rt.settings)
     body = parse_body(app.current_request.raw_body, AdminCreateUserBody)
-    with transaction(rt.sessions) as session:
+    with transaction_publishing(rt, OutboxEvent) as session:
         user = users.create_user(
             session, users.NewUser(body.email, body.password, body.name, body.role)
         )
@@ -104,3 +107,8 @@ def health() -> Response:
     status, body = health_report(runtime())
     return _json(body, status)
 
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def relay_outbox(event: CloudWatchEvent) -> None:
+    """Publish `user.signed_up` events the request could not (broker down, crash)."""
+    relay_unpublished(runtime(), OutboxEvent)

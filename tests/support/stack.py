@@ -19,8 +19,10 @@ import requests
 
 from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
+from shop_common.messaging import declare_topology_at
 from shop_local import provision
 from shop_local.backing import ensure_backing_services
+from shop_local.event_mappings import load_mapping_file
 from shop_local.paths import ROOT, service_exists
 
 ADMIN_URL = os.environ.get("SHOP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -89,7 +91,10 @@ class ThrowawayStack:
             "SHOP_KEYS_DIR": str(keys_dir),
             "SHOP_AMQP_URL": f"amqp://guest:guest@127.0.0.1:5672/shoptest-{self.run_id}",
             "SHOP_LOG_LEVEL": "INFO",
-            **{f"SHOP_{s.upper()}_SERVICE_URL": f"http://127.0.0.1:{p}" for s, p in self.ports.items()},
+            **{
+                f"SHOP_{s.upper()}_SERVICE_URL": f"http://127.0.0.1:{p}"
+                for s, p in self.ports.items()
+            },
         }
         for service in SERVICES:
             if not service_exists(service):
@@ -101,6 +106,8 @@ class ThrowawayStack:
             provision.provision_database(ADMIN_URL, provision.ServiceDatabase.from_url(url))
             provision.run_migrations(service, url)
         provision.ensure_vhost(self.env["SHOP_AMQP_URL"])
+        # As `shop up` does: the event queues exist before any service publishes.
+        declare_topology_at(self.env["SHOP_AMQP_URL"], load_mapping_file().queue_specs())
 
     def tear_down(self) -> None:
         for process in self.processes:
@@ -115,13 +122,22 @@ class ThrowawayStack:
     def process_env(self, **overrides: str) -> dict[str, str]:
         return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", **overrides}
 
+    def metrics_dir(self, service: str) -> Path:
+        """Where a service's processes write their metrics (PROMETHEUS_MULTIPROC_DIR)."""
+        return self.workdir / "metrics" / service
+
+    def metrics_env(self, service: str) -> dict[str, str]:
+        """Give every process that runs `service`'s code this, as `shop up` does."""
+        self.metrics_dir(service).mkdir(parents=True, exist_ok=True)
+        return {"PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(service))}
+
     def start(self, service: str, **overrides: str) -> ServiceProcess:
         """Start (or restart) a service on its port and wait until it is healthy."""
         port = self.ports[service]
         log_path = self.workdir / f"{service}-{len(self.processes)}.log"
         process = subprocess.Popen(
             [sys.executable, "-m", "shop_local.host", "--service", service, "--port", str(port)],
-            env=self.process_env(**overrides), cwd=ROOT,
+            env=self.process_env(**{**self.metrics_env(service), **overrides}), cwd=ROOT,
             stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
         )
         handle = ServiceProcess(service, port, process, log_path)

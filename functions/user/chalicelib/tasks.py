@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from chalicelib import users
 from chalicelib.deps import runtime
+from chalicelib.models import OutboxEvent
 from shop_common.db import transaction
+from shop_common.outbox_relay import transaction_publishing
 
 
 def create_superadmin(email: str, password: str, name: str = "Superadmin") -> str:
@@ -16,7 +18,7 @@ def create_superadmin(email: str, password: str, name: str = "Superadmin") -> st
     from chalicelib.schemas import AdminCreateUserBody
 
     body = AdminCreateUserBody(email=email, password=password, name=name, role="superadmin")
-    with transaction(runtime().sessions) as session:
+    with transaction_publishing(runtime(), OutboxEvent) as session:
         user = users.create_user(
             session, users.NewUser(body.email, body.password, body.name, body.role)
         )

@@ -1,18 +1,91 @@
-"""The events part of the local stack (MQ event-source emulator, SMTP sink): hooks for `shop up`."""
+"""The events part of the local stack (MQ event-source emulator, SMTP sink): hooks for `shop up`.
+
+- `set_up`: declares the broker topology of the mapping file in the stack's vhost
+  (after `shop up` has created the vhost), so no event is published before its queue
+  exists.
+- `programs`: one MQ emulator per function app in the mapping file, and the SMTP sink.
+- `components`: their rows in `shop status`.
+
+The outbox relays need nothing here: they are `@app.schedule` functions of the
+publishing services, run by each service's host (shop_local.schedules).
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+import time
+
+from shop_common.messaging import declare_topology_at
+from shop_local import mq_emulator, smtp_sink
+from shop_local.backing import port_open
+from shop_local.event_mappings import load_mapping_file
 from shop_local.stack import Component
 from shop_local.supervisor import Program
+
+STATUS_STALE_SECONDS = 10
+
+
+def smtp_address(env: dict[str, str]) -> tuple[str, int]:
+    return (env.get("SHOP_SMTP_HOST", smtp_sink.DEFAULT_HOST),
+            int(env.get("SHOP_SMTP_PORT", smtp_sink.DEFAULT_PORT)))
 
 
 def set_up(env: dict[str, str]) -> None:
     """Declare what the events need before any process starts (idempotent)."""
+    mappings = load_mapping_file(amqp_url=env["SHOP_AMQP_URL"])
+    declare_topology_at(env["SHOP_AMQP_URL"], mappings.queue_specs())
+    smtp_sink.ensure_maildir(smtp_sink.MAILDIR)
+
+
+def emulator_program_name(app: str, apps: list[str]) -> str:
+    return "mq-emulator" if len(apps) == 1 else f"mq-emulator-{app}"
 
 
 def programs(env: dict[str, str]) -> list[Program]:
-    return []
+    from shop_local.stack_observability import metrics_environment  # it builds on stack.py
+
+    host, port = smtp_address(env)
+    found = [Program(
+        name="smtp-sink",
+        command=[sys.executable, "-m", "shop_local.smtp_sink", "--host", host,
+                 "--port", str(port), "--maildir", str(smtp_sink.MAILDIR)],
+        priority=50,  # before anything that sends mail
+    )]
+    apps = load_mapping_file().apps()
+    for app in apps:
+        found.append(Program(
+            name=emulator_program_name(app, apps),
+            command=[sys.executable, "-m", "shop_local.mq_emulator", "--app", app],
+            stop_seconds=30,  # lets an invocation in progress finish
+            # The functions count emails and invocations: their files go to the
+            # app's metrics directory, pushed by that service's sidecar.
+            environment=metrics_environment(app),
+        ))
+    return found
+
+
+def emulator_health(app: str) -> str:
+    """From the status file the emulator rewrites every second."""
+    try:
+        report = json.loads(mq_emulator.status_file_for(app).read_text())
+    except (OSError, ValueError):
+        return "down"
+    if time.time() - float(report.get("updated_at", 0)) > STATUS_STALE_SECONDS:
+        return "down"
+    waiting = [m["function"] for m in report.get("mappings", []) if m.get("state") != "consuming"]
+    return "up" if not waiting else "degraded: not consuming for " + ", ".join(waiting)
 
 
 def components(env: dict[str, str]) -> list[Component]:
-    return []
+    host, port = smtp_address(env)
+    found = [Component("SMTP sink", f"{host}:{port}",
+                       lambda: "up" if port_open(host, port) else "down")]
+    mappings = load_mapping_file(amqp_url=env.get("SHOP_AMQP_URL"))
+    for app in mappings.apps():
+        queues = ", ".join(m.queue for m in mappings.for_app(app))
+        found.append(Component(
+            f"MQ emulator ({app})", f"{queues} @ {mappings.broker.vhost}",
+            lambda app=app: emulator_health(app),  # type: ignore[misc]
+        ))
+    return found

@@ -1,0 +1,1 @@
+"""The communication service: emails sent in answer to events, each exactly once per event."""

@@ -1,0 +1,19 @@
+"""The communication service's long-lived parts, built on first use (never at import)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from chalicelib.mailers import Mailer, create_mailer
+from shop_common.runtime import ServiceRuntime, get_runtime
+
+SERVICE = "communication"
+
+
+def runtime() -> ServiceRuntime:
+    return get_runtime(SERVICE)
+
+
+@cache
+def mailer() -> Mailer:
+    return create_mailer(runtime().settings)

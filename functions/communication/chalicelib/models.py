@@ -1,0 +1,28 @@
+"""Tables of the communication database."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shop_common.outbox import utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SentEmail(Base):
+    """An email handed to the mail server for one event; its key is what makes resends no-ops."""
+
+    __tablename__ = "sent_emails"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(200))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,50 @@
+"""`shop mail`: listing and printing what the SMTP sink stored (a Maildir in a temp folder)."""
+
+from __future__ import annotations
+
+import mailbox
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from shop_local.mail import list_mail, render_list, show
+from shop_local.smtp_sink import ensure_maildir
+
+
+def store(maildir: Path, to: str, subject: str, when: float) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "shop@example.com", to, subject
+    message.set_content(f"text for {to}")
+    message.add_alternative(f"<p>html for {to}</p>", subtype="html")
+    stored = mailbox.MaildirMessage(message)
+    stored.set_date(when)
+    mailbox.Maildir(maildir).add(stored)
+
+
+def test_can_list_mail_oldest_first(tmp_path: Path) -> None:
+    ensure_maildir(tmp_path)
+    store(tmp_path, "b@example.com", "Second", 2_000_000_000)
+    store(tmp_path, "a@example.com", "First", 1_000_000_000)
+    listed = list_mail(tmp_path)
+    assert [(m.number, m.to, m.subject) for m in listed] == [
+        (1, "a@example.com", "First"), (2, "b@example.com", "Second")]
+    table = render_list(listed)
+    assert "a@example.com" in table and "Second" in table.splitlines()[-1]
+
+
+def test_can_print_one_message(tmp_path: Path) -> None:
+    ensure_maildir(tmp_path)
+    store(tmp_path, "a@example.com", "Hello", 1_000_000_000)
+    printed = show(tmp_path, 1)
+    assert "To: a@example.com" in printed and "Subject: Hello" in printed
+    assert "text for a@example.com" in printed
+    assert "<p>html for a@example.com</p>" in show(tmp_path, 1, part="html")
+    assert "MIME-Version" in show(tmp_path, 1, raw=True)
+    with pytest.raises(LookupError):
+        show(tmp_path, 2)
+
+
+def test_can_list_nothing_before_any_mail(tmp_path: Path) -> None:
+    assert list_mail(tmp_path / "missing") == []
+    assert render_list([]) == "no mail yet"
