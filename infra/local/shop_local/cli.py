@@ -12,8 +12,9 @@ from types import FrameType
 
 from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
-from shop_local import provision, stack, stack_events, stack_observability, supervisor
+from shop_local import mail, provision, stack, stack_events, stack_observability, supervisor
 from shop_local.backing import ensure_backing_services, wait_for
+from shop_local.deploy import command as deploy_command
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT, service_exists
 from shop_local.task import run_task
@@ -32,7 +33,8 @@ def load_env() -> dict[str, str]:
     env = read_env(ENV_FILE)
     if result.superadmin_password:
         say("generated the superadmin's password (shown once; it is kept in .env):")
-        print(f"\n    {env['SHOP_SUPERADMIN_EMAIL']}  /  {result.superadmin_password}\n", flush=True)
+        credentials = f"{env['SHOP_SUPERADMIN_EMAIL']}  /  {result.superadmin_password}"
+        print(f"\n    {credentials}\n", flush=True)
     os.environ["SHOP_ENV_FILE"] = str(ENV_FILE)
     return env
 
@@ -60,6 +62,7 @@ def set_up(env: dict[str, str]) -> None:
     say(run_task("user", "create_superadmin", {
         "email": env["SHOP_SUPERADMIN_EMAIL"], "password": env["SHOP_SUPERADMIN_PASSWORD"],
     }))
+    say(run_task("product", "seed_demo_products", {}))
     stack_events.set_up(env)
     stack_observability.set_up(env)
 
@@ -68,16 +71,26 @@ def wait_until_healthy(env: dict[str, str]) -> bool:
     return wait_for(lambda: stack.status_table(env)[1], HEALTH_TIMEOUT_SECONDS, interval=0.5)
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    pid = supervisor.running_pid()
-    if pid is not None:
-        say(f"the stack is already running (supervisord pid {pid}); "
+def already_running(paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS) -> str | None:
+    """What a second `shop up` says while one runs, instead of failing on a busy port."""
+    pid = supervisor.running_pid(paths)
+    if pid is None:
+        return None
+    return (f"the stack is already running (supervisord pid {pid}); "
             "see `shop status`, or stop it with `shop down`")
+
+
+def cmd_up(
+    args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
+) -> int:
+    running = already_running(paths)
+    if running is not None:
+        say(running)
         return 0
     env = load_env()
     set_up(env)
     programs = stack.all_programs(env)
-    child = supervisor.start(programs, foreground=not args.detach)
+    child = supervisor.start(programs, foreground=not args.detach, paths=paths)
     healthy = wait_until_healthy(env)
     table, _ = stack.status_table(env)
     print(table, flush=True)
@@ -172,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email")
     admin.add_argument("--password")
     admin.set_defaults(run=cmd_create_superadmin)
+    mail.register(commands)
+    deploy_command.add_parser(commands)
     return parser
 
 

@@ -62,7 +62,7 @@ class Settings(BaseModel):
     reservation_settle_after_seconds: int = Field(default=60, gt=0)
     # Events (shop_common.messaging): a publish after commit gives up quickly, and a
     # failed one keeps requests off the broker for a while; the outbox relay catches up.
-    amqp_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    amqp_publish_timeout_seconds: float = Field(default=1.0, gt=0, le=30)
     amqp_breaker_seconds: float = Field(default=5.0, ge=0, le=300)
     # Email (communication service): "smtp" locally (the SMTP sink), "ses" in the cloud.
     mail_backend: str = Field(default="smtp", pattern="^(smtp|ses)$")

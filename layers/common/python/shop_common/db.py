@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 on pg8000: one engine per process, one session (one transaction) per unit of work."""
+"""SQLAlchemy 2 on pg8000: one engine per process, one session (a transaction) per unit of work."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop_common.config import Settings
@@ -75,3 +76,6 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         if problem is None:
             raise
         raise problem from exc
+    except PoolTimeoutError as exc:
+        # Every pooled connection stayed busy for pool_timeout: overload, not a bug.
+        raise service_unavailable("all database connections are busy", slug="db-busy") from exc

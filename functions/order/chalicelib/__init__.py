@@ -1,0 +1,1 @@
+"""The order service: orders, created only at the product service's request."""

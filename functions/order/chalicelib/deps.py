@@ -1,0 +1,19 @@
+"""The order service's long-lived parts, built on first use (never at import)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from shop_common.runtime import ServiceRuntime, get_runtime
+from shop_common.service_client import ServiceClient
+
+SERVICE = "order"
+
+
+def runtime() -> ServiceRuntime:
+    return get_runtime(SERVICE)
+
+
+@cache
+def user_client() -> ServiceClient:
+    return ServiceClient(runtime().settings, runtime().keys)

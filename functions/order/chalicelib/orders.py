@@ -1,0 +1,135 @@
+"""Orders in the database: created with their `order.placed` event, voided keys, reads.
+
+`create_order` writes the order and its outbox row in the caller's transaction; the
+caller commits, then may publish the event by its id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from chalicelib.buyers import Buyer
+from chalicelib.models import PLACED, Order, OutboxEvent, VoidedKey
+from chalicelib.schemas import InternalOrderBody, order_view
+from shop_common.errors import Problem, conflict, not_found
+from shop_common.money import format_money
+from shop_common.outbox import record_event, utcnow
+from shop_common.pagination import PageRequest, Position, encode_cursor
+
+ORDER_PLACED = "order.placed"
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    order: Order
+    event_id: uuid.UUID
+
+
+def lock_key(session: Session, key: str) -> None:
+    """Serialise everything done under one key until this transaction ends.
+
+    Creating and voiding the same key must never both succeed; the connection's
+    lock_timeout bounds the wait.
+    """
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+def find_by_key(session: Session, key: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.idempotency_key == key))
+
+
+def is_voided(session: Session, key: str) -> bool:
+    return session.get(VoidedKey, key) is not None
+
+
+def key_reused() -> Problem:
+    return Problem(422, "Unprocessable Content",
+                   "this idempotency key was already used for a different order",
+                   slug="idempotency-key-reused")
+
+
+def same_order(order: Order, body: InternalOrderBody) -> Order:
+    if order.request_hash != body.fingerprint():
+        raise key_reused()
+    return order
+
+
+def order_voided() -> Problem:
+    return conflict("this order was cancelled and can no longer be placed", slug="order-voided")
+
+
+def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> CreatedOrder:
+    """Insert the order and its `order.placed` event; the caller holds the key's lock."""
+    order = Order(
+        id=uuid.uuid4(), idempotency_key=body.idempotency_key, request_hash=body.fingerprint(),
+        user_id=body.user_id, product_id=body.product_id, product_name=body.product_name,
+        quantity=body.quantity, unit_price=body.unit_price,
+        total=body.unit_price * body.quantity, status=PLACED, created_at=utcnow(),
+    )
+    session.add(order)
+    event = record_event(session, OutboxEvent, ORDER_PLACED, invoice_data(order, buyer))
+    session.flush()
+    return CreatedOrder(order, event.id)
+
+
+def invoice_data(order: Order, buyer: Buyer) -> dict[str, Any]:
+    """The `order.placed` event's data: everything an invoice needs, money as strings."""
+    return {
+        "order_id": str(order.id),
+        "user_id": str(order.user_id),
+        "email": buyer.email,
+        "name": buyer.name,
+        "product_id": str(order.product_id),
+        "product_name": order.product_name,
+        "quantity": order.quantity,
+        "unit_price": format_money(order.unit_price),
+        "total": format_money(order.total),
+        "placed_at": order.created_at.isoformat(),
+    }
+
+
+def void_key(session: Session, key: str) -> Order | None:
+    """The order made under `key`, or None after making sure none ever will be."""
+    lock_key(session, key)
+    order = find_by_key(session, key)
+    if order is not None:
+        return order
+    if not is_voided(session, key):
+        session.add(VoidedKey(idempotency_key=key, voided_at=utcnow()))
+    return None
+
+
+def list_orders(session: Session, page: PageRequest, user_id: uuid.UUID | None) -> dict[str, Any]:
+    """Newest first; only `user_id`'s orders unless it is None (a superadmin)."""
+    query = select(Order)
+    if user_id is not None:
+        query = query.where(Order.user_id == user_id)
+    if page.after is not None:
+        query = query.where(
+            tuple_(Order.created_at, Order.id) < tuple_(page.after.created_at, page.after.id)
+        )
+    rows = list(session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id.desc()).limit(page.limit + 1)
+    ))
+    items = rows[:page.limit]
+    next_cursor = None
+    if len(rows) > page.limit:
+        next_cursor = encode_cursor(Position(items[-1].created_at, items[-1].id))
+    return {"items": [order_view(o) for o in items], "next_cursor": next_cursor}
+
+
+def get_order(session: Session, order_id: str, user_id: uuid.UUID | None) -> Order:
+    """The order; someone else's is "not found", exactly like one that does not exist."""
+    try:
+        key = uuid.UUID(order_id)
+    except ValueError:
+        raise not_found("no such order") from None
+    order = session.get(Order, key)
+    if order is None or (user_id is not None and order.user_id != user_id):
+        raise not_found("no such order")
+    return order

@@ -1,0 +1,80 @@
+"""The scheduled sweeper: settles reservations left pending.
+
+A reservation stays pending when its order call had no definite answer, or when the
+process placing it died mid-way. Once due, the sweeper voids its key at the order
+service, which answers for good: the order exists (confirm) or now never will
+(cancel and restock). If the order service cannot be reached, the reservation stays
+pending for the next run; the stock is never released on a guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.ordering import OrderingDeps
+from chalicelib.reservations import cancel, confirm, due_reservations
+from chalicelib.saga import Step, after_void
+from shop_common.db import transaction
+from shop_common.errors import Problem
+from shop_common.metrics import order_placed
+from shop_common.outbox import utcnow
+from shop_common.service_client import ServiceCallFailed
+
+log = logging.getLogger("shop.product.sweeper")
+
+SERVICE = "product"
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    confirmed: int = 0
+    restocked: int = 0
+    left_pending: int = 0
+
+    def __str__(self) -> str:
+        return (f"confirmed {self.confirmed}, restocked {self.restocked}, "
+                f"left pending {self.left_pending}")
+
+
+def expired_problem() -> Problem:
+    return Problem(
+        409, "Conflict",
+        "the order was not placed and its stock was released; "
+        "send a new Idempotency-Key to order again",
+        slug="order-expired",
+    )
+
+
+def settle_due_reservations(deps: OrderingDeps, now: datetime | None = None,
+                            limit: int = BATCH) -> SweepReport:
+    with transaction(deps.sessions) as session:
+        due = due_reservations(session, now or utcnow(), limit)
+    confirmed = restocked = left = 0
+    for reservation in due:
+        try:
+            order = deps.orders.void(str(reservation.id))
+        except ServiceCallFailed as exc:
+            left += 1
+            log.warning("reservation not settled; order service unavailable",
+                        extra={"reservation_id": str(reservation.id), "reason": exc.detail})
+            continue
+        with transaction(deps.sessions) as session:
+            if after_void(order is not None) is Step.CONFIRM:
+                assert order is not None
+                if confirm(session, reservation.id, order):
+                    order_placed(SERVICE)
+                    confirmed += 1
+            else:
+                problem = expired_problem()
+                if cancel(session, reservation.id, problem.status, problem.to_dict()):
+                    restocked += 1
+    if restocked:
+        deps.cache.invalidate()
+    report = SweepReport(confirmed, restocked, left)
+    if due:
+        log.info("reservations swept", extra={
+            "confirmed": confirmed, "restocked": restocked, "left_pending": left})
+    return report

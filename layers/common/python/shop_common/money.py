@@ -1,0 +1,60 @@
+"""Money: a decimal with two places, read from a string or a JSON number, written as a string.
+
+Floats never hold an amount here. A JSON number arrives as a float, so it is read back
+through its shortest repr ("9.99", not 9.9900000000000002131628...) before becoming a
+Decimal; anything that needs a third decimal place is refused rather than rounded.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, PlainSerializer
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("99999999.99")
+_AMOUNT_TEXT = re.compile(r"[+-]?\d{1,12}(\.\d{1,12})?")
+
+
+def parse_money(value: object) -> Decimal:
+    """A Decimal with exactly two places; ValueError says what is wrong with `value`."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("must be a decimal amount such as 9.99")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite amount")
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not _AMOUNT_TEXT.fullmatch(text):
+            raise ValueError("must be a decimal amount such as 9.99")
+    else:
+        text = str(value)
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("must be a decimal amount such as 9.99") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite amount")
+    # The size check comes first: quantizing a huge value overflows the context.
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError(f"must be at most {MAX_AMOUNT}")
+    if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
+        raise ValueError("must have at most two decimal places")
+    return amount.quantize(CENT)
+
+
+def format_money(amount: Decimal) -> str:
+    return str(amount.quantize(CENT))
+
+
+# A request field holding a positive amount; serialised back as "9.99".
+Price = Annotated[
+    Decimal,
+    BeforeValidator(parse_money),
+    Field(gt=0, le=MAX_AMOUNT),
+    PlainSerializer(format_money, return_type=str),
+]
