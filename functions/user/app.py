@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Chalice, Response
 from chalice.app import CloudWatchEvent, Rate
 
@@ -14,11 +12,11 @@ from chalicelib.schemas import AdminCreateUserBody, LoginBody, RegisterBody, use
 from shop_common.auth import calling_service, current_superadmin, current_user
 from shop_common.db import transaction
 from shop_common.errors import unauthorized
-from shop_common.health import health_report
+from shop_common.health import health_response
 from shop_common.outbox_relay import relay_unpublished, transaction_publishing
 from shop_common.tokens import USER_TOKEN_KID, issue_user_token, public_jwk
 from shop_common.validation import parse_body
-from shop_common.web import install_http_middleware
+from shop_common.web import body_of, install_http_middleware, json_response, request_of
 
 app = Chalice(app_name="shop-user")
 install_http_middleware(app)
@@ -26,24 +24,20 @@ install_http_middleware(app)
 INTERNAL_CALLERS = frozenset({"product", "order", "communication"})
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
-
-
 @app.route("/users/register", methods=["POST"])
 def register() -> Response:
-    body = parse_body(app.current_request.raw_body, RegisterBody)
+    body = parse_body(body_of(app), RegisterBody)
     with transaction_publishing(runtime(), OutboxEvent) as session:
         user = users.create_user(
             session, users.NewUser(body.email, body.password, body.name, role="enduser")
         )
         view = user_view(user)
-    return _json(view, 201)
+    return json_response(view, 201)
 
 
 @app.route("/users/login", methods=["POST"])
 def login() -> Response:
-    body = parse_body(app.current_request.raw_body, LoginBody)
+    body = parse_body(body_of(app), LoginBody)
     rt = runtime()
     with transaction(rt.sessions) as session:
         user = users.authenticate(session, login_throttle(), body.email, body.password)
@@ -54,7 +48,7 @@ def login() -> Response:
         issuer=rt.settings.token_issuer, audience=rt.settings.token_audience,
         ttl_seconds=rt.settings.access_token_ttl_seconds,
     )
-    return _json({
+    return json_response({
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": rt.settings.access_token_ttl_seconds,
@@ -64,48 +58,47 @@ def login() -> Response:
 @app.route("/users/me", methods=["GET"])
 def me() -> Response:
     rt = runtime()
-    claims = current_user(app.current_request.headers, rt.keys, rt.settings)
+    claims = current_user(request_of(app).headers, rt.keys, rt.settings)
     with transaction(rt.sessions) as session:
         user = users.find_by_id(session, claims.user_id)
         if user is None:
             # A valid token for an account that no longer exists is not a 404 of /me.
             raise unauthorized("the account no longer exists")
-        return _json(user_view(user))
+        return json_response(user_view(user))
 
 
 @app.route("/admin/users", methods=["POST"])
 def admin_create_user() -> Response:
     rt = runtime()
-    current_superadmin(app.current_request.headers, rt.keys, rt.settings)
-    body = parse_body(app.current_request.raw_body, AdminCreateUserBody)
+    current_superadmin(request_of(app).headers, rt.keys, rt.settings)
+    body = parse_body(body_of(app), AdminCreateUserBody)
     with transaction_publishing(rt, OutboxEvent) as session:
         user = users.create_user(
             session, users.NewUser(body.email, body.password, body.name, body.role)
         )
         view = user_view(user)
-    return _json(view, 201)
+    return json_response(view, 201)
 
 
 @app.route("/internal/users/{user_id}", methods=["GET"])
 def internal_get_user(user_id: str) -> Response:
     rt = runtime()
-    calling_service(app.current_request.headers, rt.keys, rt.settings, INTERNAL_CALLERS)
+    calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
     with transaction(rt.sessions) as session:
-        return _json(user_view(users.get_user(session, user_id)))
+        return json_response(user_view(users.get_user(session, user_id)))
 
 
 @app.route("/.well-known/jwks.json", methods=["GET"])
 def jwks() -> Response:
     key = runtime().keys.user_token_public
-    response = _json({"keys": [public_jwk(key, USER_TOKEN_KID)]})
+    response = json_response({"keys": [public_jwk(key, USER_TOKEN_KID)]})
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 
 @app.route("/health", methods=["GET"])
 def health() -> Response:
-    status, body = health_report(runtime())
-    return _json(body, status)
+    return health_response(runtime())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -144,9 +144,13 @@ def forged_tokens(stack: ThrowawayStack, user_id: str) -> dict[str, str]:
     raised = json.loads(base64.urlsafe_b64decode(payload + "=="))
     raised["role"] = "superadmin"
     tampered_payload = base64.urlsafe_b64encode(json.dumps(raised).encode()).rstrip(b"=").decode()
-    none_token = jwt.encode({**raised, "role": "enduser"}, None, algorithm="none")  # type: ignore[arg-type]
+    none_token = jwt.encode(
+        {**raised, "role": "enduser"}, None, algorithm="none"  # type: ignore[arg-type]
+    )
     return {
-        "expired": issue_user_token(real_key, ttl_seconds=60, now=int(time.time()) - 3600, **claims),
+        "expired": issue_user_token(
+            real_key, ttl_seconds=60, now=int(time.time()) - 3600, **claims
+        ),
         "tampered": f"{header}.{tampered_payload}.{signature}",
         "alg-none": none_token,
         "wrong-key": issue_user_token(ed25519.Ed25519PrivateKey.generate(), ttl_seconds=900,

@@ -37,8 +37,8 @@ def unique_email(prefix: str = "user") -> str:
 
 def register(users: ShopClient, email: str | None = None, password: str = DEFAULT_PASSWORD,
              name: str = "Test User") -> dict[str, Any]:
-    response = users.call("POST", "/users/register",
-                          json={"email": email or unique_email(), "password": password, "name": name})
+    body = {"email": email or unique_email(), "password": password, "name": name}
+    response = users.call("POST", "/users/register", json=body)
     assert response.status_code == 201, response.text
     return dict(response.json())
 

@@ -10,8 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice import Response
-from chalice.app import ChaliceUnhandledError
+from chalice.app import ChaliceUnhandledError, Response
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://serverless-shop.dev/problems/"

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pika
+from chalice.app import Response
 from sqlalchemy import text
 
+from shop_common.errors import Problem
 from shop_common.runtime import ServiceRuntime
 
 Check = Callable[[], None]
@@ -59,3 +61,13 @@ def health_report(runtime: ServiceRuntime) -> tuple[int, dict[str, Any]]:
         "checks": checks,
     }
     return (200 if healthy else 503), body
+
+
+def health_response(runtime: ServiceRuntime) -> Response:
+    """200 with every check; when degraded, a 503 problem that still carries every check."""
+    status, body = health_report(runtime)
+    if status == 200:
+        return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})
+    failing = sorted(name for name, check in body["checks"].items() if check["status"] != "up")
+    raise Problem(status, "Service Unavailable", "degraded: " + ", ".join(failing),
+                  slug="degraded", extra={"service": body["service"], "checks": body["checks"]})

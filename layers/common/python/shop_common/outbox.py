@@ -43,7 +43,12 @@ def event_message(event_id: uuid.UUID, event_type: str, occurred_at: datetime,
 
 def record_event(session: Session, model: type[OutboxMixin], event_type: str,
                  data: dict[str, Any]) -> OutboxMixin:
-    event = model(id=uuid.uuid4(), event_type=event_type, occurred_at=utcnow(), attempts=0)
+    # Attributes set one by one: the mixin alone has no mapped constructor to type-check.
+    event = model()
+    event.id = uuid.uuid4()
+    event.event_type = event_type
+    event.occurred_at = utcnow()
+    event.attempts = 0
     event.payload = event_message(event.id, event_type, event.occurred_at, data)
     session.add(event)
     return event

@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from shop_common.cache import create_redis
+from shop_common.cache import RedisClient, create_redis
 from shop_common.config import Settings, load_settings
 from shop_common.db import create_db_engine
 from shop_common.keys import KeyRing
@@ -27,7 +26,7 @@ class ServiceRuntime:
     keys: KeyRing
     engine: Engine
     sessions: sessionmaker[Session]
-    redis: redis.Redis
+    redis: RedisClient
 
     @classmethod
     def start(cls, service: str) -> ServiceRuntime:

@@ -12,6 +12,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
@@ -110,3 +111,22 @@ def install_http_middleware(app: Chalice) -> None:
             return response
         finally:
             request_id_var.reset(token)
+
+
+def request_of(app: Chalice) -> Request:
+    """The request being served; routes only run while one is."""
+    request = app.current_request
+    assert request is not None, "only called while serving a request"
+    return request
+
+
+def body_of(app: Chalice) -> bytes | None:
+    raw = request_of(app).raw_body
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    content_type = PROBLEM_CONTENT_TYPE if status >= 400 else "application/json"
+    text = body if isinstance(body, str) else json.dumps(body)
+    return Response(body=text, status_code=status,
+                    headers={"Content-Type": content_type, **(headers or {})})
