@@ -1,0 +1,56 @@
+"""One-shot set-up of the docker-compose stack: what `shop up` does before it starts processes.
+
+`shop up` also starts PostgreSQL, Redis and RabbitMQ on the host when they are down
+and creates the vhost with rabbitmqctl; under compose those are containers (the
+vhost comes from RABBITMQ_DEFAULT_VHOST), so this runs only the provisioning part,
+against the compose services named in the environment. Safe to run again.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from shop_common.config import SERVICES
+from shop_common.keys import generate_keys
+from shop_local import provision, stack_events
+from shop_local.paths import ROOT, service_exists
+from shop_local.task import run_task
+
+
+def say(message: str) -> None:
+    print(f"compose-setup: {message}", flush=True)
+
+
+def main() -> int:
+    env = dict(os.environ)
+    admin_url = env["SHOP_PG_ADMIN_URL"]
+    for service in SERVICES:
+        url = env.get(f"SHOP_{service.upper()}_DATABASE_URL")
+        if not url or not service_exists(service):
+            continue
+        provision.provision_database(admin_url, provision.ServiceDatabase.from_url(url))
+        if (ROOT / "functions" / service / "migrations").is_dir():
+            provision.run_migrations(service, url)
+        say(f"{service}: database ready")
+    created = generate_keys(Path(env["SHOP_KEYS_DIR"]))
+    if created:
+        say(f"generated signing keys: {', '.join(created)}")
+    password = env.get("SHOP_SUPERADMIN_PASSWORD") or ""
+    if not password:
+        password = secrets.token_urlsafe(18)
+        say(f"generated the superadmin's password (shown once): {password}")
+    say(run_task("user", "create_superadmin", {
+        "email": env.get("SHOP_SUPERADMIN_EMAIL", "admin@example.com"), "password": password,
+    }))
+    if service_exists("product"):
+        say(run_task("product", "seed_demo_products", {}))
+    stack_events.set_up(env)
+    say("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

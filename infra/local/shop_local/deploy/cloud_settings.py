@@ -1,0 +1,206 @@
+"""Settings in the cloud: endpoints in SSM, credentials and keys in Secrets Manager.
+
+In AWS the platform stack (infra/aws/shop-platform.json) creates these. On an
+emulated cloud `seed` writes them from the local `.env`, so the emulated functions
+point at the local PostgreSQL, Redis and RabbitMQ. Either way `resolve` reads them
+back and turns them into each function's environment at deploy: the Lambda
+configuration then carries the settings `shop_common.config` reads, and no
+function needs to call SSM at run time. Signing keys stay in Secrets Manager
+(`shop/<stage>/keys/...`); a function is told where with `SHOP_KEYS_SECRET_PREFIX`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from botocore.exceptions import ClientError
+
+from shop_common.keys import all_key_names, generate_keys
+from shop_local.deploy.names import CloudNames
+from shop_local.provision import vhost_of
+
+Clients = Callable[[str], Any]
+LAMBDA_KEYS_DIR = "/tmp/shop-keys"  # noqa: S108 (Lambda's only writable folder)
+DEFAULT_REDIS = "127.0.0.1:6379"
+
+
+@dataclass
+class SettingsStore:
+    """The parameters and secrets of one stage; records what a seed actually changed."""
+
+    names: CloudNames
+    clients: Clients
+    changed: list[str] = field(default_factory=list)
+
+    def put_parameter(self, name: str, value: str) -> None:
+        ssm = self.clients("ssm")
+        try:
+            if ssm.get_parameter(Name=name)["Parameter"]["Value"] == value:
+                return
+        except ClientError:
+            pass
+        ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+        self.changed.append(f"parameter {name}")
+
+    def put_secret(self, name: str, value: str) -> None:
+        secrets = self.clients("secretsmanager")
+        try:
+            if secrets.get_secret_value(SecretId=name)["SecretString"] == value:
+                return
+            secrets.put_secret_value(SecretId=name, SecretString=value)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            secrets.create_secret(Name=name, SecretString=value)
+        self.changed.append(f"secret {name}")
+
+    def parameters(self) -> dict[str, str]:
+        ssm = self.clients("ssm")
+        found: dict[str, str] = {}
+        for page in ssm.get_paginator("get_parameters_by_path").paginate(
+            Path=self.names.parameter_path, Recursive=True
+        ):
+            found.update({p["Name"]: p["Value"] for p in page["Parameters"]})
+        return found
+
+    def secret(self, name: str) -> str | None:
+        try:
+            return str(self.clients("secretsmanager").get_secret_value(
+                SecretId=name)["SecretString"])
+        except ClientError:
+            return None
+
+    def secret_names(self) -> list[str]:
+        secrets = self.clients("secretsmanager")
+        found: list[str] = []
+        for page in secrets.get_paginator("list_secrets").paginate(
+            Filters=[{"Key": "name", "Values": [self.names.secret_prefix]}]
+        ):
+            found += [s["Name"] for s in page["SecretList"]
+                      if s["Name"].startswith(self.names.secret_prefix)]
+        return sorted(found)
+
+
+def _host_port(url: str, default_port: int) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or '127.0.0.1'}:{parts.port or default_port}"
+
+
+def seed(
+    store: SettingsStore, env: dict[str, str], services: list[str], keys_dir: Path
+) -> None:
+    """Write the stage's settings from the local `.env` (emulated cloud only)."""
+    names = store.names
+    database_urls = {s: env[f"SHOP_{s.upper()}_DATABASE_URL"] for s in services
+                     if env.get(f"SHOP_{s.upper()}_DATABASE_URL")}
+    if database_urls:
+        store.put_parameter(names.parameter("database", "endpoint"),
+                            _host_port(next(iter(database_urls.values())), 5432))
+    for service, url in database_urls.items():
+        parts = urlsplit(url)
+        store.put_secret(names.database_secret(service), json.dumps({
+            "username": unquote(parts.username or ""), "password": unquote(parts.password or ""),
+            "dbname": parts.path.lstrip("/"),
+        }, sort_keys=True))
+
+    redis_urls = {s: env.get(f"SHOP_{s.upper()}_REDIS_URL", env.get("SHOP_REDIS_URL", ""))
+                  for s in services}
+    any_redis = next((u for u in redis_urls.values() if u), f"redis://{DEFAULT_REDIS}/0")
+    store.put_parameter(names.parameter("redis", "endpoint"), _host_port(any_redis, 6379))
+    for service, url in redis_urls.items():
+        store.put_parameter(names.parameter(service, "redis_db"),
+                            (urlsplit(url).path.lstrip("/") or "0") if url else "0")
+
+    amqp = env.get("SHOP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/shop")
+    parts = urlsplit(amqp)
+    store.put_parameter(names.parameter("broker", "endpoint"),
+                        f"{parts.scheme}://{_host_port(amqp, 5672)}")
+    store.put_parameter(names.parameter("broker", "vhost"), vhost_of(amqp))
+    # The shape Amazon MQ event-source mappings read (BASIC_AUTH).
+    store.put_secret(names.broker_secret, json.dumps({
+        "username": unquote(parts.username or "guest"),
+        "password": unquote(parts.password or "guest"),
+    }, sort_keys=True))
+
+    generate_keys(keys_dir)
+    for key in all_key_names():
+        store.put_secret(names.private_key_secret(key), (keys_dir / f"{key}.pem").read_text())
+        store.put_secret(names.public_key_secret(key), (keys_dir / f"{key}.pub.pem").read_text())
+
+
+def publish_service_url(store: SettingsStore, service: str, url: str) -> None:
+    store.put_parameter(store.names.parameter(service, "url"), url.rstrip("/"))
+
+
+def resolve(store: SettingsStore, services: list[str]) -> dict[str, dict[str, str]]:
+    """Each service's Lambda environment, from what SSM and Secrets Manager hold now."""
+    names = store.names
+    params = store.parameters()
+    shared: dict[str, str] = {
+        "SHOP_ENV_FILE": "",  # no `.env` in a function: settings come from here only
+        "SHOP_KEYS_DIR": LAMBDA_KEYS_DIR,
+        "SHOP_KEYS_SECRET_PREFIX": names.keys_secret_prefix,
+        "SHOP_MAIL_BACKEND": "ses",
+    }
+    broker = store.secret(names.broker_secret)
+    broker_endpoint = params.get(names.parameter("broker", "endpoint"))
+    if broker and broker_endpoint:
+        credentials = json.loads(broker)
+        scheme, address = broker_endpoint.split("://", 1)
+        vhost = params.get(names.parameter("broker", "vhost"), "/")
+        shared["SHOP_AMQP_URL"] = (
+            f"{scheme}://{quote(credentials['username'], safe='')}:"
+            f"{quote(credentials['password'], safe='')}@{address}/{quote(vhost, safe='')}"
+        )
+    for service in services:
+        url = params.get(names.parameter(service, "url"))
+        if url:
+            shared[f"SHOP_{service.upper()}_SERVICE_URL"] = url
+
+    result: dict[str, dict[str, str]] = {}
+    for service in services:
+        own = dict(shared)
+        prefix = f"SHOP_{service.upper()}_"
+        database = store.secret(names.database_secret(service))
+        database_endpoint = params.get(names.parameter("database", "endpoint"))
+        if database and database_endpoint:
+            credentials = json.loads(database)
+            own[prefix + "DATABASE_URL"] = (
+                f"postgresql+pg8000://{quote(credentials['username'], safe='')}:"
+                f"{quote(credentials['password'], safe='')}@{database_endpoint}/"
+                f"{credentials['dbname']}"
+            )
+        redis_endpoint = params.get(names.parameter("redis", "endpoint"))
+        if redis_endpoint:
+            database_index = params.get(names.parameter(service, "redis_db"), "0")
+            own[prefix + "REDIS_URL"] = f"redis://{redis_endpoint}/{database_index}"
+        result[service] = own
+    return result
+
+
+def expected_parameters(
+    names: CloudNames, services: list[str], databases: list[str], with_url: list[str]
+) -> list[str]:
+    """What `seed` and `publish_service_url` leave in SSM for these apps."""
+    found = [names.parameter("redis", "endpoint"), names.parameter("broker", "endpoint"),
+             names.parameter("broker", "vhost")]
+    found += [names.parameter("database", "endpoint")] if databases else []
+    found += [names.parameter(s, "redis_db") for s in services]
+    found += [names.parameter(s, "url") for s in with_url]
+    return sorted(found)
+
+
+def expected_secrets(names: CloudNames, databases: list[str]) -> list[str]:
+    found = [names.broker_secret, *(names.database_secret(s) for s in databases)]
+    for key in all_key_names():
+        found += [names.private_key_secret(key), names.public_key_secret(key)]
+    return sorted(found)
+
+
+def services_with_database(env: dict[str, str], services: list[str]) -> list[str]:
+    return [s for s in services if env.get(f"SHOP_{s.upper()}_DATABASE_URL")]

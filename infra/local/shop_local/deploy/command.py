@@ -1,0 +1,97 @@
+"""The `shop deploy` subcommand: arguments, and which of deploy, verify, destroy runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from shop_local.deploy.emulator import EmbeddedEmulator
+from shop_local.deploy.endpoint import Endpoint, answers
+from shop_local.deploy.target import DEFAULT_STATE_DIR, DeployTarget
+from shop_local.envfile import ensure_env_file, read_env
+from shop_local.paths import ENV_EXAMPLE, ENV_FILE, FUNCTIONS, ROOT
+
+
+def say(message: str) -> None:
+    print(f"shop: {message}", flush=True)
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "deploy", help="deploy every function app to the emulated cloud (or --verify, --destroy)")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--verify", action="store_true",
+                        help="list what exists and exit non-zero on any difference")
+    action.add_argument("--destroy", action="store_true", help="remove everything deployed")
+    action.add_argument("--stop-emulator", action="store_true",
+                        help="stop the embedded emulator `shop deploy` started")
+    parser.add_argument("--endpoint", help="emulated cloud address (default: AWS_ENDPOINT_URL, "
+                                           "else LOCALSTACK_HOST, else 127.0.0.1:4566)")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                        help="where staged packages and the emulator's pid and log are kept")
+    parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS, help=argparse.SUPPRESS)
+    parser.set_defaults(run=run)
+
+
+def deploy_env() -> tuple[dict[str, str], Path]:
+    """The local settings the emulated cloud is seeded from, and the signing keys' folder."""
+    explicit = os.environ.get("SHOP_ENV_FILE")
+    if explicit is None:
+        ensure_env_file(ENV_FILE, ENV_EXAMPLE)  # as `shop up` does on a first run
+        env_file: Path | None = ENV_FILE
+    else:
+        env_file = Path(explicit) if explicit else None  # empty: no file at all
+    env = read_env(env_file) if env_file is not None and env_file.is_file() else {}
+    env.update({k: v for k, v in os.environ.items() if k.startswith("SHOP_")})
+    keys = Path(env.get("SHOP_KEYS_DIR", "var/keys"))
+    base = env_file.parent if env_file is not None else ROOT
+    return env, keys if keys.is_absolute() else base / keys
+
+
+def run(args: argparse.Namespace) -> int:
+    target = DeployTarget(Endpoint.resolve(args.endpoint), args.stage,
+                          args.state_dir.resolve(), args.functions_dir.resolve())
+    emulator = EmbeddedEmulator(target.endpoint, target.state_dir)
+    if args.stop_emulator:
+        stopped = emulator.stop()
+        say("stopped the embedded emulator" if stopped else "no embedded emulator was running")
+        return 0
+    if not answers(target.endpoint):
+        if args.verify or args.destroy:
+            say(f"nothing answers at {target.endpoint.url}: nothing is deployed there")
+            return 1 if args.verify else 0
+        say(f"nothing answers at {target.endpoint.url}; starting the embedded emulator "
+            "(moto's server, no Docker needed) on "
+            f"127.0.0.1:{target.endpoint.port}")
+        pid = emulator.start()
+        say(f"embedded emulator running (pid {pid}, log {emulator.log_file}); "
+            "`shop deploy --stop-emulator` stops it")
+    env, keys_dir = deploy_env()
+    if args.verify:
+        from shop_local.deploy.verify import verify
+
+        checked = verify(target, env)
+        print(checked.render(), flush=True)
+        return 0 if checked.ok else 1
+    if args.destroy:
+        from shop_local.deploy.destroy import destroy, leftovers
+
+        destroy(target, say)
+        left = leftovers(target)
+        if left:
+            say("still there after destroy: " + ", ".join(left))
+            return 1
+        say(f"destroyed: nothing of stage {target.stage} is left at {target.endpoint.url}")
+        return 0
+    from shop_local.deploy.deploy import deploy
+
+    deployed = deploy(target, env, keys_dir, say)
+    for gap in deployed.gaps:
+        say(f"the emulator cannot hold {gap.describe()}")
+    for problem in deployed.problems:
+        say(f"problem: {problem}")
+    say("deployed; `shop deploy --verify` lists what exists")
+    return 1 if deployed.problems else 0

@@ -1,0 +1,99 @@
+"""Where the emulated cloud answers, and AWS clients that talk to it.
+
+The address comes from localstack-client's settings, so the same variables that
+point LocalStack's own tools somewhere point `shop deploy` there too:
+`--endpoint`, else `AWS_ENDPOINT_URL`, else `LOCALSTACK_HOST`, else 127.0.0.1:4566
+(localstack-client's own default is `localhost`, which may resolve to ::1 first;
+the stack binds 127.0.0.1 only).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import requests
+from localstack_client import config as localstack_config
+
+DEFAULT_HOST = "127.0.0.1:4566"
+REGION = "us-east-1"
+# The emulators accept any credentials; fixed ones keep a developer's real AWS
+# profile out of every call this module makes.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+
+    @classmethod
+    def resolve(cls, explicit: str | None = None) -> Endpoint:
+        if explicit:
+            url = explicit if "://" in explicit else f"http://{explicit}"
+            return cls(url.rstrip("/"))
+        host = os.environ.get("LOCALSTACK_HOST", DEFAULT_HOST)
+        url = localstack_config.get_service_endpoint("lambda", localstack_host=host)
+        return cls(str(url or f"http://{DEFAULT_HOST}").rstrip("/"))
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or 4566
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host in LOOPBACK
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point boto3, botocore and Chalice (in a child process) here."""
+        return {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }
+
+    def client(self, service: str) -> Any:
+        # A session of its own: never the default one, which may carry a real profile.
+        session = boto3.session.Session(
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+        return session.client(service, endpoint_url=self.url)
+
+
+def child_environment(endpoint: Endpoint, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child that deploys: no profile, no real credentials, no token."""
+    env = dict(os.environ if base is None else base)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE"):
+        env.pop(name, None)
+    env.update(endpoint.environment())
+    return env
+
+
+def answers(endpoint: Endpoint, timeout: float = 1.0) -> bool:
+    try:
+        requests.get(endpoint.url, timeout=timeout)
+    except requests.RequestException:
+        return False
+    return True
+
+
+def emulator_kind(endpoint: Endpoint) -> str:
+    """`localstack`, `moto` or `unknown`: the two disagree on what they can hold."""
+    try:
+        if requests.get(f"{endpoint.url}/_localstack/health", timeout=2).status_code == 200:
+            return "localstack"
+        if requests.get(f"{endpoint.url}/moto-api/", timeout=2).status_code == 200:
+            return "moto"
+    except requests.RequestException:
+        pass
+    return "unknown"
