@@ -38,6 +38,9 @@ class Settings(BaseModel):
     redis_prefix: str = ""
     amqp_url: AmqpUrl = AnyUrl("amqp://guest:guest@127.0.0.1:5672/shop")
     keys_dir: Path = Path("var/keys")
+    # In the cloud the PEM files live in Secrets Manager under this prefix and are
+    # written into keys_dir at cold start (shop_common.key_secrets).
+    keys_secret_prefix: str = ""
     user_service_url: HttpUrl = HttpUrl("http://127.0.0.1:8001")
     product_service_url: HttpUrl = HttpUrl("http://127.0.0.1:8002")
     order_service_url: HttpUrl = HttpUrl("http://127.0.0.1:8003")

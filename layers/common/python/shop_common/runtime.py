@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shop_common.cache import RedisClient, create_redis
 from shop_common.config import Settings, load_settings
 from shop_common.db import create_db_engine
+from shop_common.key_secrets import fetch_keys_from_secrets
 from shop_common.keys import KeyRing
 from shop_common.logs import configure_logging
 
@@ -32,6 +33,8 @@ class ServiceRuntime:
     def start(cls, service: str) -> ServiceRuntime:
         settings = load_settings(service)
         configure_logging(service, settings.log_level)
+        if settings.keys_secret_prefix:
+            fetch_keys_from_secrets(settings.keys_secret_prefix, settings.keys_dir, service)
         keys = KeyRing.load(settings.keys_dir, service)
         engine = create_db_engine(settings)
         return cls(
