@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 run: install
 	$(BIN)/shop up
 
-test: install
+test: install lint typecheck
 	$(BIN)/python -m pytest
 
 install: $(STAMP) system-deps
@@ -28,10 +28,16 @@ system-deps:
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
 
+# Each function app is checked from its own folder: Chalice imports every app as
+# `app` + `chalicelib`, so two apps cannot be checked in one mypy run.
 typecheck: install
 	$(BIN)/mypy layers/common/python/shop_common infra/local/shop_local
+	@for app in functions/*/app.py; do \
+	  dir=$$(dirname $$app); echo "mypy $$dir"; \
+	  (cd $$dir && MYPYPATH=$(CURDIR)/layers/common/python:$(CURDIR)/infra/local \
+	    $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml app.py chalicelib) || exit 1; \
+	done
 
 bench: install
 	$(BIN)/python -m bench

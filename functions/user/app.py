@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Chalice, Response
-from chalice.app import CloudWatchEvent, Rate
+from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import users
 from chalicelib.deps import login_throttle, runtime
