@@ -7,6 +7,7 @@ Services run as real `shop_local.host` processes on free ports.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
 from shop_common.messaging import declare_topology_at
 from shop_local import provision
-from shop_local.backing import ensure_backing_services
+from shop_local.backing import ensure_backing_services, port_open
 from shop_local.event_mappings import load_mapping_file
 from shop_local.paths import ROOT, service_exists
 
@@ -29,10 +30,22 @@ ADMIN_URL = os.environ.get("SHOP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1
 TEST_REDIS_DB = 15
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out with
+# bind(0) can be taken by any outgoing connection before the server binds it.
+TEST_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port that is free now and that no client socket will be given meanwhile."""
+    for _ in range(200):
+        port = random.choice(TEST_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free test port found")
 
 
 @dataclass
@@ -134,6 +147,9 @@ class ThrowawayStack:
     def start(self, service: str, **overrides: str) -> ServiceProcess:
         """Start (or restart) a service on its port and wait until it is healthy."""
         port = self.ports[service]
+        if port_open("127.0.0.1", port):
+            # Another process still holds the port: its answers would pass for ours.
+            raise RuntimeError(f"{service}: port {port} is still in use; stop the old process")
         log_path = self.workdir / f"{service}-{len(self.processes)}.log"
         process = subprocess.Popen(
             [sys.executable, "-m", "shop_local.host", "--service", service, "--port", str(port)],

@@ -3,33 +3,22 @@
 Every process that talks to the broker here (the services, the emulator) goes through
 `broker_proxy`, so a test can cut the broker off and bring it back; the tests
 themselves publish and inspect queues on a direct connection. Relays run every second.
+The mapping file, topology, SMTP sink and emulator are the shared fixtures of
+tests/integration/conftest.py, pointed at this package's stack and proxy below.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from shop_common.messaging import declare_topology_at
-from shop_local.backing import port_open
-from shop_local.event_mappings import load_mapping_file
-from shop_local.paths import ROOT
 from tests.integration.events.ordering import OrderingStack, order_publishing_missing
 from tests.integration.events.proxy import TcpProxy
-from tests.integration.events.support import (
-    EmulatorProcess,
-    MailSink,
-    start_emulator,
-    wait_until,
-    with_port,
-    write_mappings,
-)
+from tests.integration.events.support import with_port
 from tests.support.client import ShopClient
-from tests.support.stack import ThrowawayStack, free_port
+from tests.support.stack import ThrowawayStack
 
 RELAY_EVERY = "1"
 
@@ -76,46 +65,15 @@ def proxied_amqp_url(amqp_url: str, broker_proxy: TcpProxy) -> str:
 
 
 @pytest.fixture(scope="package")
-def mappings_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_mappings(tmp_path_factory.mktemp("mappings") / "event-source-mappings.json")
+def mq_stack(events_stack: ThrowawayStack) -> ThrowawayStack:
+    """The stack the shared mail sink and emulator (tests/integration/conftest.py) serve."""
+    return events_stack
 
 
 @pytest.fixture(scope="package")
-def topology(amqp_url: str, mappings_file: Path) -> None:
-    """The queues of the mapping file, declared before anything publishes (as `shop up` does)."""
-    declare_topology_at(amqp_url, load_mapping_file(mappings_file, amqp_url=amqp_url).queue_specs())
-
-
-@pytest.fixture(scope="package")
-def mail_sink(events_stack: ThrowawayStack) -> Iterator[MailSink]:
-    port = free_port()
-    maildir = events_stack.workdir / "mail"
-    log_path = events_stack.workdir / "smtp-sink.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "shop_local.smtp_sink", "--port", str(port),
-         "--maildir", str(maildir)],
-        env=events_stack.process_env(), cwd=ROOT,
-        stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
-    )
-    sink = MailSink(process, port, maildir)
-    try:
-        wait_until(lambda: port_open("127.0.0.1", port), 20, what="SMTP sink listening")
-        yield sink
-    finally:
-        sink.stop()
-
-
-@pytest.fixture(scope="package")
-def emulator(events_stack: ThrowawayStack, topology: None, mail_sink: MailSink,
-             mappings_file: Path, proxied_amqp_url: str) -> Iterator[EmulatorProcess]:
-    """The communication app's mappings, sending to the package's SMTP sink."""
-    process = start_emulator(events_stack, "mq-emulator", mappings_file, "communication",
-                             SHOP_AMQP_URL=proxied_amqp_url, SHOP_SMTP_PORT=str(mail_sink.port))
-    try:
-        process.wait_consuming()
-        yield process
-    finally:
-        process.stop()
+def emulator_amqp_url(proxied_amqp_url: str) -> str:
+    """The emulator, like the services here, reaches the broker through the proxy."""
+    return proxied_amqp_url
 
 
 @pytest.fixture(scope="package")
