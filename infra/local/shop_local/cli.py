@@ -67,8 +67,13 @@ def set_up(env: dict[str, str]) -> None:
     stack_observability.set_up(env)
 
 
-def wait_until_healthy(env: dict[str, str]) -> bool:
-    return wait_for(lambda: stack.status_table(env)[1], HEALTH_TIMEOUT_SECONDS, interval=0.5)
+def wait_until_healthy(env: dict[str, str], child: subprocess.Popen[bytes] | None) -> bool:
+    """Wait for every component, giving up early if a foreground supervisord died."""
+    def settled() -> bool:
+        return (child is not None and child.poll() is not None) or stack.status_table(env)[1]
+
+    return wait_for(settled, HEALTH_TIMEOUT_SECONDS, interval=0.5) and (
+        child is None or child.poll() is None)
 
 
 def already_running(paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS) -> str | None:
@@ -91,7 +96,10 @@ def cmd_up(
     set_up(env)
     programs = stack.all_programs(env)
     child = supervisor.start(programs, foreground=not args.detach, paths=paths)
-    healthy = wait_until_healthy(env)
+    healthy = wait_until_healthy(env, child)
+    if child is not None and child.poll() is not None:
+        say(f"supervisord exited at start; see {paths.logs / 'supervisord.log'}")
+        return 1
     table, _ = stack.status_table(env)
     print(table, flush=True)
     if not healthy:

@@ -11,6 +11,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 import xmlrpc.client
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -154,11 +155,30 @@ def start(
     return None
 
 
-def shutdown(paths: SupervisorPaths = DEFAULT_PATHS) -> bool:
-    """Ask supervisord to stop its programs and exit; False when none was running."""
-    if running_pid(paths) is None:
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def shutdown(paths: SupervisorPaths = DEFAULT_PATHS, timeout: float = 60) -> bool:
+    """Stop the programs and supervisord, returning once it has exited.
+
+    Waiting for the process itself, not just for its socket to go quiet: it stops
+    answering before its programs are down, and a new `shop up` started in that
+    window would find the socket and the ports still taken. False when none ran.
+    """
+    pid = running_pid(paths)
+    if pid is None:
         return False
     rpc(paths).supervisor.shutdown()
+    deadline = time.monotonic() + timeout
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
     return True
 
 
