@@ -134,12 +134,32 @@ def test_shutdown_stops_supervisord_and_its_programs(supervised: Supervised) -> 
 
     assert supervisor.shutdown(supervised.paths)
 
-    eventually(lambda: supervisor.running_pid(supervised.paths) is None, "supervisord to exit")
-    eventually(lambda: not alive(service_pid) and not alive(supervisord_pid),
-               "every supervised process to exit")
+    # Once shutdown returns everything is down, so `shop down && shop up` never races.
+    assert supervisor.running_pid(supervised.paths) is None
+    assert not alive(service_pid) and not alive(supervisord_pid)
     assert not port_open("127.0.0.1", supervised.port)
     assert cli.already_running(supervised.paths) is None
     assert not supervisor.shutdown(supervised.paths)  # nothing left to stop
+
+
+def test_the_stack_starts_again_right_after_a_shutdown(stack: ThrowawayStack) -> None:
+    var_dir = Path(tempfile.mkdtemp(prefix="shopsv-"))
+    paths = supervisor.SupervisorPaths.under(var_dir)
+    port = free_port()
+    program = supervisor.Program(
+        name="user", stop_seconds=5,
+        command=[sys.executable, "-m", "shop_local.host", "--service", "user",
+                 "--port", str(port)],
+    )
+    try:
+        for _ in range(2):
+            supervisor.start([program], foreground=False, paths=paths,
+                             environ=stack.process_env())
+            eventually(lambda: healthy(f"http://127.0.0.1:{port}/health"), "the user service")
+            assert supervisor.shutdown(paths)
+    finally:
+        kill_leftover_supervisord(paths)
+        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def test_nothing_runs_in_an_unused_var_dir(tmp_path: Path) -> None:
