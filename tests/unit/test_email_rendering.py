@@ -118,3 +118,11 @@ def test_can_send_raw_mime_through_ses() -> None:
     assert call["FromEmailAddress"] == "shop@example.com"
     assert call["Destination"] == {"ToAddresses": ["ann@example.com"]}
     assert call["Content"]["Raw"]["Data"] == message.as_bytes()
+
+
+def test_can_set_aside_json_nested_too_deep_and_still_read_the_rest() -> None:
+    good = json.dumps(order_placed()).encode()
+    batch = messages.read_batch(mq_event(b"[" * 100_000 + b"]" * 100_000, good),
+                                schemas.OrderPlacedEvent)
+    assert [e.data.order_id for e in batch.events] == ["o-1"]
+    assert len(batch.unparseable) == 1 and "RecursionError" in batch.unparseable[0].reason

@@ -40,3 +40,10 @@ def test_a_missing_or_malformed_key_is_a_400(headers: dict[str, str], slug: str)
     with pytest.raises(Problem) as caught:
         idempotency.idempotency_key(headers)
     assert caught.value.status == 400 and caught.value.slug == slug
+
+
+def test_the_fingerprint_keeps_its_canonical_form() -> None:
+    # Fingerprints are stored with reservations: the shared digest must not drift.
+    assert idempotency.request_fingerprint(uuid.UUID(int=1), 2) == (
+        "91c1240898804217f71e9dfecb21dec710a22032a4ef2e182ce6c83e2c6d08fe"
+    )

@@ -60,3 +60,18 @@ def test_malformed_json_is_a_400(body: bytes | None) -> None:
 def test_oversized_body_is_a_400() -> None:
     problem = problem_of(raw({"name": "x" * MAX_BODY_BYTES, "legs": 1}))
     assert problem.status == 400 and problem.type.endswith("too-large")
+
+
+def test_a_nul_character_is_a_422_naming_the_field() -> None:
+    # PostgreSQL cannot store U+0000 in text: it would otherwise be a 500 at the INSERT.
+    problem = problem_of(raw({"name": "Re\u0000x", "legs": 4}))
+    assert problem.status == 422
+    assert [e.field for e in problem.errors] == ["name"]
+    assert "NUL" in problem.errors[0].message
+
+
+def test_json_nested_too_deep_is_a_400_not_a_crash() -> None:
+    nested = b"[" * 30_000 + b"]" * 30_000  # fits in MAX_BODY_BYTES
+    assert len(nested) <= MAX_BODY_BYTES
+    problem = problem_of(nested)
+    assert problem.status == 400 and problem.type.endswith("malformed-json")

@@ -46,9 +46,11 @@ def read_batch(event: dict[str, Any], model: type[EventT]) -> Batch[EventT]:
     for source, messages in RabbitMQEvent(event).rmq_messages_by_queue.items():
         for message in messages:
             try:
-                # ValueError covers bad base64, bad UTF-8, bad JSON and failed validation.
+                # ValueError covers bad base64, bad UTF-8, bad JSON and failed validation;
+                # RecursionError, JSON nested too deep. Anything escaping here would fail
+                # the batch before its good messages were sent, on every redelivery.
                 batch.events.append(model.model_validate(message.json_data))
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
                 batch.unparseable.append(Unparseable(source, message_id_of(message), reason))
     return batch

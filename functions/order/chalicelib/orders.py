@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 from chalicelib.buyers import Buyer
 from chalicelib.models import PLACED, Order, OutboxEvent, VoidedKey
 from chalicelib.schemas import InternalOrderBody, order_view
-from shop_common.errors import Problem, conflict, not_found
+from shop_common.errors import FieldError, Problem, conflict, not_found
 from shop_common.money import format_money
 from shop_common.outbox import record_event, utcnow
-from shop_common.pagination import PageRequest, Position, encode_cursor
+from shop_common.pagination import PageRequest, page_body
 
 ORDER_PLACED = "order.placed"
 
@@ -48,9 +48,11 @@ def is_voided(session: Session, key: str) -> bool:
 
 
 def key_reused() -> Problem:
+    # A 422 lists its bad fields (DESIGN.md §3), as the product service's twin does.
     return Problem(422, "Unprocessable Content",
                    "this idempotency key was already used for a different order",
-                   slug="idempotency-key-reused")
+                   slug="idempotency-key-reused",
+                   errors=[FieldError("idempotency_key", "already used for a different order")])
 
 
 def same_order(order: Order, body: InternalOrderBody) -> Order:
@@ -116,11 +118,7 @@ def list_orders(session: Session, page: PageRequest, user_id: uuid.UUID | None) 
     rows = list(session.scalars(
         query.order_by(Order.created_at.desc(), Order.id.desc()).limit(page.limit + 1)
     ))
-    items = rows[:page.limit]
-    next_cursor = None
-    if len(rows) > page.limit:
-        next_cursor = encode_cursor(Position(items[-1].created_at, items[-1].id))
-    return {"items": [order_view(o) for o in items], "next_cursor": next_cursor}
+    return page_body(rows, page, order_view)
 
 
 def get_order(session: Session, order_id: str, user_id: uuid.UUID | None) -> Order:

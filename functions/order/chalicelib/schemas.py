@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from typing import Annotated, Any
 
 from pydantic import Field, StrictInt
 
 from chalicelib.models import Order
+from shop_common.idempotency import fingerprint as digest_of
 from shop_common.money import Price, format_money
 from shop_common.validation import StrictBody
 
@@ -28,9 +27,7 @@ class InternalOrderBody(StrictBody):
 
     def fingerprint(self) -> str:
         """Everything but the key: a replay must carry the same order."""
-        canonical = json.dumps(self.model_dump(mode="json", exclude={"idempotency_key"}),
-                               sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return digest_of(self.model_dump(mode="json", exclude={"idempotency_key"}))
 
 
 class VoidBody(StrictBody):

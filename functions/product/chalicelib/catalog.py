@@ -12,7 +12,7 @@ from chalicelib.models import Product
 from chalicelib.schemas import ProductBody, product_view
 from shop_common.errors import not_found
 from shop_common.outbox import utcnow
-from shop_common.pagination import PageRequest, Position, encode_cursor
+from shop_common.pagination import PageRequest, page_body
 
 
 def parse_id(text: str) -> uuid.UUID:
@@ -55,12 +55,7 @@ def list_page(session: Session, page: PageRequest) -> dict[str, Any]:
     rows = list(session.scalars(
         query.order_by(Product.created_at, Product.id).limit(page.limit + 1)
     ))
-    items = rows[:page.limit]
-    next_cursor = None
-    if len(rows) > page.limit:
-        last = items[-1]
-        next_cursor = encode_cursor(Position(last.created_at, last.id))
-    return {"items": [product_view(p) for p in items], "next_cursor": next_cursor}
+    return page_body(rows, page, product_view)
 
 
 def create_product(session: Session, body: ProductBody) -> Product:

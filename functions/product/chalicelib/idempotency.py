@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import uuid
 from collections.abc import Mapping
 
 from shop_common.errors import FieldError, Problem, bad_request
+from shop_common.idempotency import fingerprint
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -30,9 +29,7 @@ def idempotency_key(headers: Mapping[str, str]) -> str:
 
 def request_fingerprint(product_id: uuid.UUID, quantity: int) -> str:
     """What makes two requests "the same" for one key: the product and the body."""
-    canonical = json.dumps({"product_id": str(product_id), "quantity": quantity},
-                           sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return fingerprint({"product_id": str(product_id), "quantity": quantity})
 
 
 def key_reused() -> Problem:

@@ -61,16 +61,29 @@ def settle_due_reservations(deps: OrderingDeps, now: datetime | None = None,
             log.warning("reservation not settled; order service unavailable",
                         extra={"reservation_id": str(reservation.id), "reason": exc.detail})
             continue
-        with transaction(deps.sessions) as session:
-            if after_void(order is not None) is Step.CONFIRM:
-                assert order is not None
-                if confirm(session, reservation.id, order):
-                    order_placed(SERVICE)
-                    confirmed += 1
-            else:
-                problem = expired_problem()
-                if cancel(session, reservation.id, problem.status, problem.to_dict()):
-                    restocked += 1
+        step = after_void(order is not None)
+        try:
+            with transaction(deps.sessions) as session:
+                if step is Step.CONFIRM:
+                    assert order is not None
+                    settled = confirm(session, reservation.id, order)
+                else:
+                    problem = expired_problem()
+                    settled = cancel(session, reservation.id, problem.status, problem.to_dict())
+        except Problem as exc:
+            if exc.slug != "locked":
+                raise  # the database is failing: the whole run waits for the next one
+            # The product row stayed locked past lock_timeout (a hold-lock order in
+            # flight): this one waits for the next run; the rest of the batch does not.
+            left += 1
+            log.warning("reservation not settled; its product is locked",
+                        extra={"reservation_id": str(reservation.id)})
+            continue
+        if settled and step is Step.CONFIRM:
+            order_placed(SERVICE)
+            confirmed += 1
+        elif settled:
+            restocked += 1
     if restocked:
         deps.cache.invalidate()
     report = SweepReport(confirmed, restocked, left)

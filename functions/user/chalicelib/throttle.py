@@ -16,6 +16,32 @@ from shop_common.cache import RedisClient
 
 log = logging.getLogger(__name__)
 
+# Counts an attempt and says whether it may go ahead, in one atomic step. Checking the
+# count and counting a failure separately let any number of concurrent guesses pass
+# the check before the first failure was counted. Returns 0 (go ahead) or the seconds
+# the account stays locked; a refused attempt neither counts nor extends the lock.
+CLAIM_ATTEMPT = """
+local attempts = redis.call('incr', KEYS[1])
+if attempts <= tonumber(ARGV[1]) then
+  redis.call('expire', KEYS[1], ARGV[2])
+  return 0
+end
+redis.call('decr', KEYS[1])
+local ttl = redis.call('ttl', KEYS[1])
+if ttl == -1 then
+  redis.call('expire', KEYS[1], ARGV[2])
+  ttl = tonumber(ARGV[2])
+end
+if ttl < 1 then ttl = 1 end
+return ttl
+"""
+# Gives back an attempt that ended for another reason than a wrong password.
+RELEASE_ATTEMPT = """
+local attempts = tonumber(redis.call('get', KEYS[1]) or '0')
+if attempts > 0 then redis.call('decr', KEYS[1]) end
+return 0
+"""
+
 
 class LoginThrottle:
     def __init__(self, client: RedisClient, namespace: str, max_failures: int,
@@ -30,27 +56,26 @@ class LoginThrottle:
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
         return f"{self._namespace}login-failures:{digest}"
 
-    def seconds_locked(self, email: str) -> int:
-        """How long this account is still locked out; 0 when it may try."""
+    def claim_attempt(self, email: str) -> int:
+        """Count an attempt that may go ahead (0), or say how long the account is locked.
+
+        The attempt counts as a failure until `reset` (it succeeded) or `release` (it
+        ended for another reason).
+        """
         try:
-            key = self._key(email)
-            failures = self._redis.get(key)
-            if failures is None or int(failures) < self._max_failures:
-                return 0
-            return max(1, int(self._redis.ttl(key)))
+            result = self._redis.eval(  # type: ignore[no-untyped-call]
+                CLAIM_ATTEMPT, 1, self._key(email), self._max_failures, self._lockout_seconds
+            )
+            return int(result)
         except redis.RedisError:
             log.warning("login throttle unavailable; allowing the attempt")
             return 0
 
-    def record_failure(self, email: str) -> None:
+    def release(self, email: str) -> None:
         try:
-            key = self._key(email)
-            with self._redis.pipeline() as pipe:
-                pipe.incr(key)
-                pipe.expire(key, self._lockout_seconds)
-                pipe.execute()
+            self._redis.eval(RELEASE_ATTEMPT, 1, self._key(email))  # type: ignore[no-untyped-call]
         except redis.RedisError:
-            log.warning("login throttle unavailable; failure not counted")
+            log.warning("login throttle unavailable; attempt not released")
 
     def reset(self, email: str) -> None:
         try:

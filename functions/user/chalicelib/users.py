@@ -71,13 +71,18 @@ def create_user(session: Session, new: NewUser) -> User:
 
 
 def authenticate(session: Session, throttle: LoginThrottle, email: str, password: str) -> User:
-    locked_for = throttle.seconds_locked(email)
+    locked_for = throttle.claim_attempt(email)
     if locked_for:
         raise too_many_requests("too many failed logins; try again later", locked_for)
-    user = find_by_email(session, email)
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        throttle.record_failure(email)
-        raise wrong_credentials()
+    try:
+        user = find_by_email(session, email)
+        valid = verify_password(user.password_hash if user else None, password)
+    except BaseException:
+        # Not a wrong password (the database is down, say): the attempt does not count.
+        throttle.release(email)
+        raise
+    if not valid or user is None:
+        raise wrong_credentials()  # the claimed attempt stays counted as a failure
     throttle.reset(email)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

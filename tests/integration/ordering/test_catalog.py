@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -74,6 +76,42 @@ def test_bad_paging_parameters_are_422_naming_the_parameter(
     assert {e["field"] for e in body["errors"]} == {query.split("=")[0]}
 
 
+def forged_cursor(stamp: object, key: object) -> str:
+    raw = json.dumps({"t": stamp, "i": key}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor", [
+    forged_cursor("2026-01-01T00:00:00+00:00", 5),
+    forged_cursor("2026-01-01T00:00:00+00:00", ["x"]),
+    forged_cursor("0001-01-01T00:00:00+14:00", str(uuid.uuid4())),
+    forged_cursor("9999-12-31T23:59:59-14:00", str(uuid.uuid4())),
+])
+def test_a_forged_cursor_is_a_422_and_breaks_nothing_for_the_next_reader(
+    product_service: ShopClient, order_service: ShopClient, superadmin_token: str,
+    new_product, cursor: str,
+) -> None:
+    # These were 500s; the out-of-range timestamps also left a pooled database
+    # connection mid-protocol, failing the next requests that drew it.
+    product = new_product()
+    for service, path in ((product_service, "/products"), (order_service, "/orders")):
+        body = problem(service.call("GET", f"{path}?cursor={cursor}", token=superadmin_token),
+                       422)
+        assert [e["field"] for e in body["errors"]] == ["cursor"]
+    for _ in range(12):  # more than the pool keeps idle: every connection is drawn
+        read = product_service.call("GET", f"/products/{product['id']}", token=superadmin_token)
+        assert read.status_code == 200, read.text
+        missing = order_service.call("GET", f"/orders/{uuid.uuid4()}", token=superadmin_token)
+        assert missing.status_code == 404, missing.text
+
+
+def test_json_nested_too_deep_is_a_400_problem(
+    product_service: ShopClient, superadmin_token: str
+) -> None:
+    problem(product_service.call("POST", "/products", token=superadmin_token,
+                                 data=b"[" * 30_000 + b"]" * 30_000), 400)
+
+
 def test_listing_needs_a_signed_in_user(product_service: ShopClient) -> None:
     problem(product_service.call("GET", "/products"), 401)
     problem(product_service.call("GET", "/products", token="not-a-token"), 401)
@@ -109,6 +147,9 @@ def test_an_enduser_gets_403_on_every_write_route(
     ({"name": "x" * 201, "price": "1.00", "stock": 1}, {"name"}),
     ({"name": "X", "price": "1.00", "stock": 1, "discount": 5}, {"discount"}),
     ({"price": "1.00"}, {"name", "stock"}),
+    # PostgreSQL refuses U+0000 in text: these were 500s at the INSERT.
+    ({"name": "Tea\u0000pot", "price": "1.00", "stock": 1}, {"name"}),
+    ({"name": "X", "description": "\u0000", "price": "1.00", "stock": 1}, {"description"}),
 ])
 def test_bad_product_bodies_are_422_naming_each_field_and_change_nothing(
     stack: ThrowawayStack, product_service: ShopClient, superadmin_token: str, body, fields

@@ -69,7 +69,7 @@ def test_a_key_makes_one_order_and_a_replay_gets_it_with_200(
     assert again.status_code == 200 and again.json() == first.json()
     changed = order_service.call("POST", "/internal/orders", token=as_product,
                                  json={**body, "quantity": 4})
-    problem(changed, 422)
+    assert [e["field"] for e in problem(changed, 422)["errors"]] == ["idempotency_key"]
     assert scalar(stack, "order", "SELECT count(*) FROM orders WHERE idempotency_key = :k",
                   k=body["idempotency_key"]) == 1
     assert scalar(stack, "order", "SELECT count(*) FROM outbox WHERE event_type = 'order.placed' "
@@ -87,6 +87,8 @@ def test_a_voided_key_can_never_make_an_order_and_voiding_a_made_one_returns_it(
         assert voided.status_code == 200 and voided.json() == {"order": None, "voided": True}
     late = order_service.call("POST", "/internal/orders", token=as_product, json=body)
     assert problem(late, 409)["type"].endswith("order-voided")
+    problem(order_service.call("POST", "/internal/orders/void", token=as_product,
+                               json={"idempotency_key": "k\u0000"}), 422)
 
     made = draft(user_id)
     created = order_service.call("POST", "/internal/orders", token=as_product, json=made).json()
@@ -103,6 +105,9 @@ def test_a_voided_key_can_never_make_an_order_and_voiding_a_made_one_returns_it(
     ({"user_id": "someone"}, {"user_id"}),
     ({"idempotency_key": ""}, {"idempotency_key"}),
     ({"total": "0.01"}, {"total"}),
+    # PostgreSQL refuses U+0000 in text: these were 500s at the INSERT or the lookup.
+    ({"product_name": "Ket\u0000tle"}, {"product_name"}),
+    ({"idempotency_key": "k\u0000"}, {"idempotency_key"}),
 ])
 def test_bad_internal_bodies_are_422_naming_the_field(
     order_service: ShopClient, seed_buyers, as_product: str, changes, fields,

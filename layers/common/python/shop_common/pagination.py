@@ -11,9 +11,10 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 from shop_common.errors import FieldError, validation_failed
 
@@ -26,6 +27,19 @@ MAX_CURSOR_LENGTH = 200
 class Position:
     created_at: datetime
     id: uuid.UUID
+
+
+class Keyed(Protocol):
+    """A row of a listing paged by (`created_at`, `id`)."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+RowT = TypeVar("RowT", bound=Keyed)
 
 
 @dataclass(frozen=True)
@@ -48,12 +62,20 @@ def decode_cursor(cursor: str) -> Position:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        created_at = datetime.fromisoformat(data["t"])
-        item_id = uuid.UUID(data["i"])
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError):
+        stamp, key = data["t"], data["i"]
+        # uuid.UUID(5) is an AttributeError, not a ValueError: check the types first.
+        if not isinstance(stamp, str) or not isinstance(key, str):
+            raise ValueError("not a cursor")
+        created_at = datetime.fromisoformat(stamp)
+        item_id = uuid.UUID(key)
+        if created_at.tzinfo is None:
+            raise ValueError("not a cursor")
+        # In UTC, as the driver sends it: pg8000 converts a datetime only once it has
+        # begun talking to the server, and an OverflowError there (year 1 at +14:00)
+        # leaves the pooled connection broken for the next request.
+        created_at = created_at.astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeDecodeError, OverflowError):
         raise ValueError("not a cursor") from None
-    if created_at.tzinfo is None:
-        raise ValueError("not a cursor")
     return Position(created_at, item_id)
 
 
@@ -85,3 +107,17 @@ def page_request(query: Mapping[str, str] | None, default_limit: int = DEFAULT_L
     if errors:
         raise validation_failed(errors)
     return PageRequest(limit, after, cursor)
+
+
+def page_body(rows: Sequence[RowT], page: PageRequest,
+              view: Callable[[RowT], dict[str, Any]]) -> dict[str, Any]:
+    """`{items, next_cursor}` from rows fetched with `LIMIT page.limit + 1`.
+
+    The row past the limit is not shown: it only says that another page exists, and
+    the cursor then points just past the last row shown.
+    """
+    items = rows[:page.limit]
+    next_cursor = None
+    if len(rows) > page.limit:
+        next_cursor = encode_cursor(Position(items[-1].created_at, items[-1].id))
+    return {"items": [view(row) for row in items], "next_cursor": next_cursor}

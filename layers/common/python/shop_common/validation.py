@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from shop_common.errors import FieldError, bad_request, validation_failed
 
@@ -18,6 +18,15 @@ class StrictBody(BaseModel):
     """Base for request bodies: unknown fields are an error, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text: let through, it fails the INSERT (a 500)
+        # or, in a lookup, the whole query. Refused here, it is a 422 naming the field.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL (U+0000) characters")
+        return value
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
@@ -40,6 +49,9 @@ def parse_json(raw_body: bytes | str | None) -> Any:
         return json.loads(raw_body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
+    except RecursionError:
+        # `[[[[…` nested a few thousand deep fits in MAX_BODY_BYTES and exhausts the stack.
+        raise bad_request("the JSON is nested too deeply", slug="malformed-json") from None
 
 
 def parse_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
