@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import create_engine, text
 
@@ -92,6 +94,8 @@ def test_email_is_case_insensitive_and_taken_only_once(user_service: ShopClient)
     ({"email": "a" * 250 + "@example.com", "password": DEFAULT_PASSWORD, "name": "X"}, {"email"}),
     ({"email": 12, "password": ["x"], "name": None}, {"email", "password", "name"}),
     ({"password": DEFAULT_PASSWORD}, {"email", "name"}),
+    # PostgreSQL refuses U+0000 in text: this was a 500 at the INSERT.
+    ({"email": "a@example.com", "password": DEFAULT_PASSWORD, "name": "A\u0000B"}, {"name"}),
 ])
 def test_register_names_every_bad_field(user_service: ShopClient, body, fields) -> None:
     assert bad_fields(user_service.call("POST", "/users/register", json=body)) == fields
@@ -127,6 +131,32 @@ def test_wrong_password_is_401_and_repeated_failures_are_throttled(
     # Another account is not affected by this one's lockout.
     other = register(user_service)
     assert login(user_service, other["email"])
+
+
+def test_concurrent_wrong_passwords_get_no_more_tries_than_the_limit(
+    user_service: ShopClient,
+) -> None:
+    # Checking the counter and counting a failure in two steps let every guess of a
+    # concurrent burst pass the check: 30 guesses instead of 5.
+    user = register(user_service)
+
+    def guess(n: int) -> int:
+        with requests.Session() as session:
+            return session.post(f"{user_service.base_url}/users/login", timeout=60, json={
+                "email": user["email"], "password": f"wrong-password-{n}"}).status_code
+
+    with ThreadPoolExecutor(30) as pool:
+        statuses = list(pool.map(guess, range(30)))
+    assert statuses.count(401) == 5 and statuses.count(429) == 25, statuses
+    locked = user_service.call("POST", "/users/login",
+                               json={"email": user["email"], "password": DEFAULT_PASSWORD})
+    problem(locked, 429)
+
+
+def test_a_nul_character_in_the_login_email_is_a_422_not_a_500(user_service: ShopClient) -> None:
+    response = user_service.call("POST", "/users/login",
+                                 json={"email": "ann\u0000@example.com", "password": "x"})
+    assert bad_fields(response) == {"email"}
 
 
 def test_unknown_email_login_is_the_same_401(user_service: ShopClient) -> None:
@@ -238,3 +268,19 @@ def test_unsupported_method_is_a_problem(user_service: ShopClient) -> None:
     response = user_service.call("DELETE", "/users/me")
     problem(response, 405)
     assert "GET" in response.headers["Allow"]
+
+
+def test_an_unknown_route_is_a_problem_that_echoes_no_token(user_service: ShopClient) -> None:
+    response = user_service.call("GET", "/no/such/route", token="secret-token-value")
+    body = problem(response, 403)  # API Gateway's status for a route it does not have
+    assert "secret-token-value" not in response.text
+    assert body["detail"] == "no route for GET /no/such/route"
+
+
+def test_a_request_id_is_kept_only_when_short_and_plain(user_service: ShopClient) -> None:
+    kept = user_service.call("GET", "/health", headers={"X-Request-Id": "abc-123.x"})
+    assert kept.headers["X-Request-Id"] == "abc-123.x"
+    for offered in ("x" * 129, "bad id with spaces", "<script>"):
+        replaced = user_service.call("GET", "/health", headers={"X-Request-Id": offered})
+        assert replaced.headers["X-Request-Id"] != offered
+        assert len(replaced.headers["X-Request-Id"]) == 32

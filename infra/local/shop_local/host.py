@@ -12,19 +12,28 @@ service, because Chalice imports every app as `app` and `chalicelib`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 import threading
+from http import HTTPStatus
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from chalice.cli.factory import CLIFactory
-from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+)
 from chalice.local import ThreadedHTTPServer as ChaliceThreadedHTTPServer
 
 from shop_common.config import SettingsError
+from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
 from shop_common.metrics import announce_process
 from shop_common.runtime import get_runtime
 from shop_local.paths import function_dir
@@ -41,6 +50,19 @@ class ShopRequestHandler(ChaliceRequestHandler):
                 f'{self.client_address[0]} - - [{self.log_date_time_string()}] {format % args}\n'
             )
             self.access_log.flush()
+
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        # The gateway's own refusals (no such route, as API Gateway's 403 "Missing
+        # Authentication Token") become problems too. API Gateway's text would echo
+        # the caller's Authorization header back; a problem never does. In the cloud
+        # the same is a gateway response template.
+        status = int(error.CODE)
+        problem = Problem(status, HTTPStatus(status).phrase,
+                          f"no route for {self.command} {self.path.split('?', 1)[0]}",
+                          slug="no-route")
+        self._send_http_response(status, {"Content-Type": PROBLEM_CONTENT_TYPE},
+                                 json.dumps(problem.to_dict()))
 
 
 class ShopHTTPServer(ChaliceThreadedHTTPServer):

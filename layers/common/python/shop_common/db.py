@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,9 @@ def create_db_engine(settings: Settings) -> Engine:
         max_overflow=settings.db_pool_size,
         pool_timeout=5,
         pool_recycle=300,
+        # Bound parameters never appear in error messages, so a failed INSERT cannot
+        # write a password hash or an email into the logs.
+        hide_parameters=True,
         connect_args={"timeout": 5, "application_name": f"shop-{settings.service_name}"},
     )
     lock_ms, statement_ms = settings.db_lock_timeout_ms, settings.db_statement_timeout_ms
@@ -40,6 +44,17 @@ def create_db_engine(settings: Settings) -> Engine:
         cursor.execute(f"SET statement_timeout = {int(statement_ms)}")
         cursor.close()
         dbapi_connection.autocommit = False
+
+    @event.listens_for(engine, "handle_error")
+    def _discard_broken_connection(context: ExceptionContext) -> None:
+        # An exception that is not the database's answer (pg8000 failing to convert a
+        # parameter, say) can come after the driver began the exchange with the server;
+        # the connection would go back to the pool mid-protocol and fail whoever gets it
+        # next. Discard that one connection (not the whole pool).
+        driver_answered = isinstance(context.original_exception, engine.dialect.loaded_dbapi.Error)
+        if not driver_answered and isinstance(context.original_exception, Exception):
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False
 
     return engine
 

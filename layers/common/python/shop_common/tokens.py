@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,12 @@ def verify_user_token(token: str, key: VerifyingKey, *, issuer: str, audience: s
         raise TokenError("not a user token")
     if claims["role"] not in ("enduser", "superadmin"):
         raise TokenError("unknown role")
+    try:
+        # The user service only issues UUID subjects; anything else would reach the
+        # services' queries as an id they cannot parse.
+        uuid.UUID(str(claims["sub"]))
+    except ValueError:
+        raise TokenError("malformed subject") from None
     return UserClaims(user_id=str(claims["sub"]), role=claims["role"], expires_at=claims["exp"])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -30,6 +31,19 @@ def add_response_observer(observer: ResponseObserver) -> None:
     """Let another concern (metrics) see every request without a second middleware."""
     if observer not in _observers:
         _observers.append(observer)
+
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def accepted_request_id(offered: str | None) -> str:
+    """The caller's request id when it is short and plain, else a new one.
+
+    It is logged and forwarded to other services, so it must not carry arbitrary text.
+    """
+    if offered and REQUEST_ID.fullmatch(offered):
+        return offered
+    return uuid.uuid4().hex
 
 
 def route_template(request: Request) -> str:
@@ -84,7 +98,7 @@ def install_http_middleware(app: Chalice) -> None:
     def problems_and_access_log(
         request: Request, get_response: Callable[[Request], Response]
     ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = accepted_request_id(request.headers.get("x-request-id"))
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
