@@ -13,10 +13,9 @@ import secrets
 import sys
 from pathlib import Path
 
-from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
 from shop_local import provision, stack_events
-from shop_local.paths import ROOT, service_exists
+from shop_local.paths import service_exists
 from shop_local.task import run_task
 
 
@@ -26,15 +25,7 @@ def say(message: str) -> None:
 
 def main() -> int:
     env = dict(os.environ)
-    admin_url = env["SHOP_PG_ADMIN_URL"]
-    for service in SERVICES:
-        url = env.get(f"SHOP_{service.upper()}_DATABASE_URL")
-        if not url or not service_exists(service):
-            continue
-        provision.provision_database(admin_url, provision.ServiceDatabase.from_url(url))
-        if (ROOT / "functions" / service / "migrations").is_dir():
-            provision.run_migrations(service, url)
-        say(f"{service}: database ready")
+    provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], say)
     created = generate_keys(Path(env["SHOP_KEYS_DIR"]))
     if created:
         say(f"generated signing keys: {', '.join(created)}")

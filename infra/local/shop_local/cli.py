@@ -10,13 +10,12 @@ import sys
 import time
 from types import FrameType
 
-from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
 from shop_local import mail, provision, stack, stack_events, stack_observability, supervisor
 from shop_local.backing import ensure_backing_services, wait_for
 from shop_local.deploy import command as deploy_command
 from shop_local.envfile import ensure_env_file, read_env
-from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT, service_exists
+from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
 from shop_local.task import run_task
 
 HEALTH_TIMEOUT_SECONDS = 60
@@ -47,14 +46,7 @@ def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
 def set_up(env: dict[str, str]) -> None:
     """Everything `shop up` does before starting processes; safe to repeat."""
     ensure_backing_services(say)
-    admin_url = env["SHOP_PG_ADMIN_URL"]
-    for service in SERVICES:
-        url = env.get(f"SHOP_{service.upper()}_DATABASE_URL")
-        if not url or not service_exists(service):
-            continue
-        provision.provision_database(admin_url, provision.ServiceDatabase.from_url(url))
-        if (ROOT / "functions" / service / "migrations").is_dir():
-            provision.run_migrations(service, url)
+    provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], lambda _: None)
     provision.ensure_vhost(env["SHOP_AMQP_URL"])
     created = generate_keys(keys_dir(env))  # type: ignore[arg-type]
     if created:

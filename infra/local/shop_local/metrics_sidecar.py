@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import signal
 import socket
@@ -36,26 +35,13 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import delete_from_gateway, push_to_gateway
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from shop_local.processes import pid_alive
+
 log = logging.getLogger("shop.metrics_sidecar")
 
 # prometheus_client names each file `<type>[_<gauge mode>]_<pid>.db`.
 FILE_PID = re.compile(r"_(\d+)\.db$")
 PUSH_TIMEOUT_SECONDS = 5.0
-
-
-def pid_alive(pid: int) -> bool:
-    """True for a running process; a zombie (exited, not yet reaped) counts as dead."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: trust the signal check
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def pid_of(file_name: str) -> int | None:

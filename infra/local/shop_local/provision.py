@@ -6,6 +6,7 @@ Every step is idempotent, so `make run` can run it on every start.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -13,7 +14,8 @@ import pg8000.native
 from alembic import command
 from alembic.config import Config
 
-from shop_local.paths import function_dir
+from shop_common.config import SERVICES
+from shop_local.paths import function_dir, service_exists
 
 
 @dataclass(frozen=True)
@@ -108,3 +110,17 @@ def delete_vhost(amqp_url: str) -> None:
     vhost = vhost_of(amqp_url)
     if vhost != "/" and vhost in rabbitmqctl("list_vhosts", "name").split():
         rabbitmqctl("delete_vhost", vhost)
+
+
+def prepare_service_databases(
+    env: Mapping[str, str], admin_url: str, say: Callable[[str], None]
+) -> None:
+    """Provision and migrate the database of every service that has an app."""
+    for service in SERVICES:
+        url = env.get(f"SHOP_{service.upper()}_DATABASE_URL")
+        if not url or not service_exists(service):
+            continue
+        provision_database(admin_url, ServiceDatabase.from_url(url))
+        if (function_dir(service) / "migrations").is_dir():
+            run_migrations(service, url)
+        say(f"{service}: database ready")

@@ -21,6 +21,7 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from shop_local.paths import ROOT, VAR
+from shop_local.processes import pid_alive
 
 
 @dataclass(frozen=True)
@@ -155,16 +156,6 @@ def start(
     return None
 
 
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def shutdown(paths: SupervisorPaths = DEFAULT_PATHS, timeout: float = 60) -> bool:
     """Stop the programs and supervisord, returning once it has exited.
 
@@ -177,7 +168,7 @@ def shutdown(paths: SupervisorPaths = DEFAULT_PATHS, timeout: float = 60) -> boo
         return False
     rpc(paths).supervisor.shutdown()
     deadline = time.monotonic() + timeout
-    while process_alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     return True
 

@@ -21,6 +21,7 @@ import requests
 
 from shop_local import cli, supervisor
 from shop_local.backing import port_open, wait_for
+from shop_local.processes import pid_alive
 from tests.support.stack import ThrowawayStack, free_port
 
 pytestmark = pytest.mark.integration
@@ -49,11 +50,8 @@ def healthy(url: str) -> bool:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    # A zombie (exited, not yet reaped by init) holds no port or socket: it counts as dead.
+    return pid_alive(pid)
 
 
 def eventually(check: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) -> None:
