@@ -21,11 +21,12 @@ ISSUER, AUDIENCE = "shop-user-service", "shop"
 USER_KEY = ed25519.Ed25519PrivateKey.generate()
 SERVICE_KEYS = {name: ed25519.Ed25519PrivateKey.generate() for name in ("product", "order")}
 SERVICE_PUBLICS = {name: key.public_key() for name, key in SERVICE_KEYS.items()}
+USER_ID = "6f1c2a3e-8d4b-4f5a-9c7e-2b1d0e9f8a7c"
 
 
 def user_token(**overrides: object) -> str:
     arguments: dict[str, object] = {
-        "user_id": "u-1", "role": "enduser", "issuer": ISSUER, "audience": AUDIENCE,
+        "user_id": USER_ID, "role": "enduser", "issuer": ISSUER, "audience": AUDIENCE,
         "ttl_seconds": 900, **overrides,
     }
     key = arguments.pop("key", USER_KEY)
@@ -47,7 +48,7 @@ def test_can_round_trip_a_user_token() -> None:
     claims = verify_user_token(
         user_token(role="superadmin"), USER_KEY.public_key(), issuer=ISSUER, audience=AUDIENCE
     )
-    assert claims.user_id == "u-1" and claims.role == "superadmin"
+    assert claims.user_id == USER_ID and claims.role == "superadmin"
     assert claims.expires_at - time.time() == pytest.approx(900, abs=5)
 
 
@@ -61,7 +62,7 @@ def test_can_round_trip_a_user_token_signed_with_rsa() -> None:
     token = user_token(key=key)
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
     claims = verify_user_token(token, key.public_key(), issuer=ISSUER, audience=AUDIENCE)
-    assert claims.user_id == "u-1"
+    assert claims.user_id == USER_ID
 
 
 @pytest.mark.parametrize("token_factory", [
@@ -81,7 +82,7 @@ def test_user_token_is_refused(token_factory) -> None:
 def test_alg_none_user_token_is_refused() -> None:
     now = int(time.time())
     unsigned = jwt.encode(
-        {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "role": "superadmin", "typ": "user",
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": USER_ID, "role": "superadmin", "typ": "user",
          "iat": now, "exp": now + 900},
         None, algorithm="none",  # type: ignore[arg-type]
     )
@@ -91,7 +92,7 @@ def test_alg_none_user_token_is_refused() -> None:
 
 def test_user_token_without_user_typ_is_refused() -> None:
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "u-1", "role": "enduser",
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": USER_ID, "role": "enduser",
               "iat": now, "exp": now + 900}
     for typ in (None, "service"):
         body = claims if typ is None else {**claims, "typ": typ}
@@ -171,4 +172,9 @@ def test_can_publish_the_user_token_key_as_a_jwk_that_verifies_tokens() -> None:
     assert "d" not in jwk  # never the private half
     key = jwt.PyJWK(jwk).key
     claims = verify_user_token(user_token(), key, issuer=ISSUER, audience=AUDIENCE)
-    assert claims.user_id == "u-1"
+    assert claims.user_id == USER_ID
+
+
+def test_a_user_token_whose_subject_is_not_a_user_id_is_refused() -> None:
+    with pytest.raises(TokenError, match="malformed subject"):
+        verify_user(user_token(user_id="not-a-uuid"))
