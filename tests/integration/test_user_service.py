@@ -284,3 +284,19 @@ def test_a_request_id_is_kept_only_when_short_and_plain(user_service: ShopClient
         replaced = user_service.call("GET", "/health", headers={"X-Request-Id": offered})
         assert replaced.headers["X-Request-Id"] != offered
         assert len(replaced.headers["X-Request-Id"]) == 32
+
+
+def test_create_superadmin_is_idempotent_and_tells_a_stale_password(
+    stack: ThrowawayStack, user_service: ShopClient
+) -> None:
+    email = unique_email("root")
+    assert stack.run_task("user", "create_superadmin", email=email,
+                          password=DEFAULT_PASSWORD).endswith("created")
+    assert stack.run_task("user", "create_superadmin", email=email,
+                          password=DEFAULT_PASSWORD).endswith("exists")
+    stale = stack.run_task("user", "create_superadmin", email=email,
+                           password="another-password-7")
+    assert "not the one in SHOP_SUPERADMIN_PASSWORD" in stale
+    assert login(user_service, email)  # the original password still works
+    assert count(stack, "SELECT count(*) FROM users WHERE email = :e AND role = 'superadmin'",
+                 e=email) == 1

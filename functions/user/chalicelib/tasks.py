@@ -7,6 +7,7 @@ from chalicelib.deps import runtime
 from chalicelib.models import OutboxEvent
 from shop_common.db import transaction
 from shop_common.outbox_relay import transaction_publishing
+from shop_common.passwords import verify_password
 
 
 def create_superadmin(email: str, password: str, name: str = "Superadmin") -> str:
@@ -14,7 +15,12 @@ def create_superadmin(email: str, password: str, name: str = "Superadmin") -> st
     with transaction(runtime().sessions) as session:
         existing = users.find_by_email(session, email)
         if existing is not None:
-            return f"superadmin {existing.email} exists"
+            if verify_password(existing.password_hash, password):
+                return f"superadmin {existing.email} exists"
+            # Happens when `.env` was recreated over an old database: say so rather than
+            # let the freshly printed password look like it works.
+            return (f"superadmin {existing.email} exists, but its password is not the one in "
+                    "SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
     from chalicelib.schemas import AdminCreateUserBody
 
     body = AdminCreateUserBody(email=email, password=password, name=name, role="superadmin")
