@@ -6,10 +6,8 @@ import json
 import mailbox
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -22,6 +20,7 @@ import pika
 
 from shop_local.event_mappings import MAPPINGS_FILE
 from shop_local.paths import ROOT
+from tests.support.polling import wait_until
 from tests.support.stack import ThrowawayStack
 
 T = TypeVar("T")
@@ -32,19 +31,6 @@ FAST_EMULATOR = {
     "max_retry_backoff_seconds": 0.2,
     "max_reconnect_backoff_seconds": 0.5,
 }
-
-
-def wait_until(condition: Callable[[], T], timeout: float = 30, interval: float = 0.1,
-               what: str = "condition") -> T:
-    """Poll until `condition()` is truthy and return it; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not met within {timeout} s (last: {value!r})")
-        time.sleep(interval)
 
 
 def with_port(url: str, port: int) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,23 +16,11 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from shop_local import stack_observability as obs
+from tests.support.polling import wait_until as poll
 from tests.support.stack import free_port
 
 INTERVAL_SECONDS = 1.0
 T = TypeVar("T")
-
-
-def poll(check: Callable[[], T | None], timeout: float, interval: float = 0.2,
-         what: str = "condition") -> T:
-    """Call `check` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout:.1f} s")
-        time.sleep(interval)
 
 
 @dataclass

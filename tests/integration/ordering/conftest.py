@@ -170,14 +170,3 @@ def problem(response: requests.Response, status: int) -> dict[str, Any]:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
-
-
-def wait_until(condition: Any, timeout: float = 20, interval: float = 0.2) -> Any:
-    """Poll `condition()` until it is truthy; return it, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            assert value, f"condition not met within {timeout} s"
-            return value
-        time.sleep(interval)

@@ -16,9 +16,9 @@ from tests.integration.ordering.conftest import (
     running,
     scalar,
     user_token,
-    wait_until,
 )
 from tests.support.client import ShopClient, new_enduser
+from tests.support.polling import wait_until
 from tests.support.stack import ThrowawayStack
 
 pytestmark = pytest.mark.integration
