@@ -22,7 +22,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
-from shop_local.host import ShopHTTPServer, ShopRequestHandler
+from shop_local.runtime.host import ShopHTTPServer, ShopRequestHandler
 
 
 class QuietChaliceRequestHandler(ChaliceRequestHandler):

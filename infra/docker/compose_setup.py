@@ -14,9 +14,10 @@ import sys
 from pathlib import Path
 
 from shop_common.keys import generate_keys
-from shop_local import provision, stack_events
-from shop_local.paths import service_exists
-from shop_local.task import run_task
+from shop_local.apps import service_exists
+from shop_local.stack import events as stack_events
+from shop_local.stack import provision
+from shop_local.stack.task import run_task
 
 
 def say(message: str) -> None:

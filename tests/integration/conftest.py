@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from shop_common.messaging import declare_topology_at
-from shop_local.backing import port_open
-from shop_local.event_mappings import load_mapping_file
+from shop_local.mappings import load_mapping_file
 from shop_local.paths import ROOT
+from shop_local.probes import port_open
 from tests.integration.events.support import (
     EmulatorProcess,
     MailSink,
@@ -54,7 +54,7 @@ def mail_sink(mq_stack: ThrowawayStack) -> Iterator[MailSink]:
     maildir = mq_stack.workdir / "mail"
     log_path = mq_stack.workdir / "smtp-sink.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "shop_local.smtp_sink", "--port", str(port),
+        [sys.executable, "-m", "shop_local.runtime.smtp_sink", "--port", str(port),
          "--maildir", str(maildir)],
         env=mq_stack.process_env(), cwd=ROOT,
         stdout=log_path.open("wb"), stderr=subprocess.STDOUT,

@@ -21,7 +21,7 @@ import requests
 
 from shop_common.keys import USER_TOKENS_KEY, load_private_key, service_key_name
 from shop_common.tokens import issue_service_token, issue_user_token
-from shop_local.paths import function_dir
+from shop_local.apps import function_dir
 from tests.integration.ordering.conftest import order_service, product_service
 from tests.support.client import ShopClient, register
 from tests.support.stack import ThrowawayStack

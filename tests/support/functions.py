@@ -13,7 +13,7 @@ import sys
 from functools import cache
 from types import ModuleType
 
-from shop_local.paths import function_dir
+from shop_local.apps import function_dir
 
 
 def _chalicelib_modules() -> dict[str, ModuleType]:

@@ -1,7 +1,7 @@
 """A throw-away copy of the stack for tests: own databases, roles, vhost, keys, Redis prefix.
 
 It never touches what `make run` created, so the tests can run beside a live stack.
-Services run as real `shop_local.host` processes on free ports.
+Services run as real `shop_local.runtime.host` processes on free ports.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ import requests
 from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
 from shop_common.messaging import declare_topology_at
-from shop_local import provision
-from shop_local.backing import ensure_backing_services, port_open
-from shop_local.event_mappings import load_mapping_file
-from shop_local.paths import ROOT, service_exists
+from shop_local.apps import service_exists
+from shop_local.mappings import load_mapping_file
+from shop_local.paths import ROOT
+from shop_local.probes import port_open
+from shop_local.stack import provision
+from shop_local.stack.backing import ensure_backing_services
 
 ADMIN_URL = os.environ.get("SHOP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_REDIS_DB = 15
@@ -152,7 +154,8 @@ class ThrowawayStack:
             raise RuntimeError(f"{service}: port {port} is still in use; stop the old process")
         log_path = self.workdir / f"{service}-{len(self.processes)}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "shop_local.host", "--service", service, "--port", str(port)],
+            [sys.executable, "-m", "shop_local.runtime.host", "--service", service,
+             "--port", str(port)],
             env=self.process_env(**{**self.metrics_env(service), **overrides}), cwd=ROOT,
             stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
         )
@@ -165,7 +168,8 @@ class ThrowawayStack:
         import json
 
         result = subprocess.run(
-            [sys.executable, "-m", "shop_local.task", service, function, json.dumps(arguments)],
+            [sys.executable, "-m", "shop_local.stack.task", service, function,
+             json.dumps(arguments)],
             env=self.process_env(), capture_output=True, text=True, timeout=120, check=False,
         )
         if result.returncode != 0:

@@ -16,7 +16,7 @@ SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop/dev/broker-A
 
 def write_mappings(tmp_path: Path, **fields: object) -> Path:
     mapping = {"app": "communication", "function": "signup_email",
-               "queue": "communication.signup_email", **fields}
+               "queue": "communication.signup_email", "routing_key": "user.signed_up", **fields}
     path = tmp_path / "mappings.json"
     path.write_text(json.dumps({"broker": {"vhost": "shop"}, "mappings": [mapping],
                                 "profiles": {"local": {"maximum_batching_window_seconds": 0.1}}}))

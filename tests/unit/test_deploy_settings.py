@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from shop_local.apps import FunctionApp
 from shop_local.deploy import cloud_settings
-from shop_local.deploy.apps import FunctionApp
 from shop_local.deploy.names import CloudNames
 from shop_local.deploy.staging import staged_config
 

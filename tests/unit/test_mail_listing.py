@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shop_local.mail import list_mail, render_list, show
-from shop_local.smtp_sink import ensure_maildir
+from shop_local.runtime.smtp_sink import ensure_maildir
+from shop_local.stack.mail import list_mail, render_list, show
 
 
 def store(maildir: Path, to: str, subject: str, when: float) -> None:

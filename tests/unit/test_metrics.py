@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from shop_common import metrics
 from shop_common.web import install_http_middleware
-from shop_local.metrics_sidecar import pid_of
+from shop_local.runtime.metrics_sidecar import pid_of
 
 
 def sample(name: str, **labels: str) -> float:

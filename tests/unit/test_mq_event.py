@@ -9,7 +9,7 @@ from decimal import Decimal
 import pika
 from aws_lambda_powertools.utilities.data_classes.rabbit_mq_event import RabbitMQEvent
 
-from shop_local.rmq_event import (
+from shop_local.runtime.rmq_event import (
     Delivery,
     amazon_mq_event,
     basic_properties,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from shop_common.messaging import DEAD_LETTER_EXCHANGE, QueueSpec
-from shop_local.event_mappings import MAPPINGS_FILE, MappingFileError, load_mapping_file
-from shop_local.mq_consumer import Backoff
+from shop_local.mappings import MAPPINGS_FILE, MappingFileError, load_mapping_file
+from shop_local.runtime.mq_consumer import Backoff
 
 
 def write(tmp_path: Path, document: dict[str, object]) -> Path:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shop_local import mq_emulator, stack_events
+from shop_local.runtime import mq_emulator
+from shop_local.stack import events as stack_events
 
 ENV = {"SHOP_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/shop", "SHOP_SMTP_PORT": "2525"}
 
@@ -19,7 +20,8 @@ def test_can_start_the_sink_and_one_emulator_per_app() -> None:
     assert sink.command[-6:] == ["--host", "127.0.0.1", "--port", "2525", "--maildir",
                                  str(stack_events.smtp_sink.MAILDIR)]
     assert emulator.name == "mq-emulator"
-    assert emulator.command[-4:] == ["-m", "shop_local.mq_emulator", "--app", "communication"]
+    assert emulator.command[-4:] == [
+        "-m", "shop_local.runtime.mq_emulator", "--app", "communication"]
     assert emulator.environment["PROMETHEUS_MULTIPROC_DIR"].endswith("metrics/communication")
 
 

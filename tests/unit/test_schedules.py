@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from chalice.app import Chalice, Cron, Rate
 
-from shop_local.schedules import (
+from shop_local.runtime.schedules import (
     ScheduledFunction,
     ScheduleRunner,
     interval_of,

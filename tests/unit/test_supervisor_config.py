@@ -6,13 +6,14 @@ import configparser
 from pathlib import Path
 
 from shop_local.paths import VAR
-from shop_local.stack import render_table
-from shop_local.supervisor import DEFAULT_PATHS, Program, SupervisorPaths, render_config
+from shop_local.stack.components import render_table
+from shop_local.stack.supervisor import DEFAULT_PATHS, Program, SupervisorPaths, render_config
 
 PATHS = SupervisorPaths.under(Path("/srv/shop/var"))
 PROGRAMS = [
-    Program("user", ["python", "-m", "shop_local.host", "--service", "user", "--port", "8001"]),
-    Program("product", ["python", "-m", "shop_local.host", "--service", "product"],
+    Program("user", ["python", "-m", "shop_local.runtime.host", "--service", "user",
+                     "--port", "8001"]),
+    Program("product", ["python", "-m", "shop_local.runtime.host", "--service", "product"],
             environment={"SHOP_LOG_LEVEL": "DEBUG", "LABEL": "100%"}),
 ]
 
@@ -45,7 +46,7 @@ def test_every_program_restarts_when_it_dies_and_logs_to_its_own_file() -> None:
 def test_can_render_a_programs_command_and_environment() -> None:
     config = parsed()
     assert config["program:user"]["command"] == (
-        "python -m shop_local.host --service user --port 8001"
+        "python -m shop_local.runtime.host --service user --port 8001"
     )
     assert "environment" not in config["program:user"]
     # supervisord expands %(...)s itself, so a literal % is written doubled.

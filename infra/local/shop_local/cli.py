@@ -11,12 +11,13 @@ import time
 from types import FrameType
 
 from shop_common.keys import generate_keys
-from shop_local import mail, provision, stack, stack_events, stack_observability, supervisor
-from shop_local.backing import ensure_backing_services, wait_for
 from shop_local.deploy import command as deploy_command
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
-from shop_local.task import run_task
+from shop_local.probes import wait_for
+from shop_local.stack import events, mail, observability, provision, status, supervisor
+from shop_local.stack.backing import ensure_backing_services
+from shop_local.stack.task import run_task
 
 HEALTH_TIMEOUT_SECONDS = 60
 
@@ -55,14 +56,14 @@ def set_up(env: dict[str, str]) -> None:
         "email": env["SHOP_SUPERADMIN_EMAIL"], "password": env["SHOP_SUPERADMIN_PASSWORD"],
     }))
     say(run_task("product", "seed_demo_products", {}))
-    stack_events.set_up(env)
-    stack_observability.set_up(env)
+    events.set_up(env)
+    observability.set_up(env)
 
 
 def wait_until_healthy(env: dict[str, str], child: subprocess.Popen[bytes] | None) -> bool:
     """Wait for every component, giving up early if a foreground supervisord died."""
     def settled() -> bool:
-        return (child is not None and child.poll() is not None) or stack.status_table(env)[1]
+        return (child is not None and child.poll() is not None) or status.status_table(env)[1]
 
     return wait_for(settled, HEALTH_TIMEOUT_SECONDS, interval=0.5) and (
         child is None or child.poll() is None)
@@ -86,13 +87,13 @@ def cmd_up(
         return 0
     env = load_env()
     set_up(env)
-    programs = stack.all_programs(env)
+    programs = status.all_programs(env)
     child = supervisor.start(programs, foreground=not args.detach, paths=paths)
     healthy = wait_until_healthy(env, child)
     if child is not None and child.poll() is not None:
         say(f"supervisord exited at start; see {paths.logs / 'supervisord.log'}")
         return 1
-    table, _ = stack.status_table(env)
+    table, _ = status.status_table(env)
     print(table, flush=True)
     if not healthy:
         say(f"not everything is healthy yet; logs are in {LOGS.relative_to(ROOT)}/")
@@ -127,7 +128,7 @@ def cmd_down(_args: argparse.Namespace) -> int:
 
 def cmd_status(_args: argparse.Namespace) -> int:
     env = load_env()
-    table, healthy = stack.status_table(env)
+    table, healthy = status.status_table(env)
     print(table)
     states = supervisor.process_states()
     if states:

@@ -11,12 +11,4 @@ LOGS = VAR / "logs"
 RUN = VAR / "run"
 ENV_FILE = ROOT / ".env"
 ENV_EXAMPLE = ROOT / ".env.example"
-HTTP_SERVICES = ("user", "product", "order")
-
-
-def function_dir(service: str) -> Path:
-    return FUNCTIONS / service
-
-
-def service_exists(service: str) -> bool:
-    return (function_dir(service) / "app.py").is_file()
+MAPPINGS_FILE = ROOT / "infra" / "event-source-mappings.json"

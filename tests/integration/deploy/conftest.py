@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from shop_local.deploy.apps import FunctionApp, discover
+from shop_local.apps import FunctionApp, discover
 from shop_local.deploy.endpoint import Endpoint
 from shop_local.paths import ROOT
 from tests.support.stack import free_port

@@ -71,5 +71,6 @@ def test_rabbitmq_enables_management_and_prometheus_plugins(config: dict[str, An
 
 def test_functions_run_on_the_local_runtime(config: dict[str, Any]) -> None:
     for name in ("user", "product", "order"):
-        assert config["services"][name]["command"][:3] == ["python", "-m", "shop_local.host"]
-    assert "shop_local.mq_emulator" in config["services"]["communication"]["command"]
+        command = config["services"][name]["command"]
+        assert command[:3] == ["python", "-m", "shop_local.runtime.host"]
+    assert "shop_local.runtime.mq_emulator" in config["services"]["communication"]["command"]

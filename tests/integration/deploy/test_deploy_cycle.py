@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from shop_local.apps import FunctionApp
 from shop_local.deploy import mq_mappings
-from shop_local.deploy.apps import FunctionApp
 from tests.integration.deploy.conftest import STAGE, CloudRun
 
 pytestmark = pytest.mark.timeout(600)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pika
 
-from shop_local.event_mappings import MAPPINGS_FILE
+from shop_local.mappings import MAPPINGS_FILE
 from shop_local.paths import ROOT
 from tests.support.polling import wait_until
 from tests.support.stack import ThrowawayStack
@@ -140,7 +140,7 @@ def start_emulator(stack: ThrowawayStack, name: str, mappings: Path, app: str,
                    functions_dir: Path | None = None, **env: str) -> EmulatorProcess:
     log_path = stack.workdir / f"{name}-{uuid.uuid4().hex[:6]}.log"
     status_path = log_path.with_suffix(".status.json")
-    command = [sys.executable, "-m", "shop_local.mq_emulator", "--mappings", str(mappings),
+    command = [sys.executable, "-m", "shop_local.runtime.mq_emulator", "--mappings", str(mappings),
                "--app", app, "--status-file", str(status_path)]
     if functions_dir is not None:
         command += ["--functions-dir", str(functions_dir)]

@@ -23,7 +23,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from shop_common.messaging import declare_topology_at
-from shop_local.event_mappings import load_mapping_file
+from shop_local.mappings import load_mapping_file
 from tests.integration.events.support import (
     event_body,
     publish_many,

@@ -17,9 +17,8 @@ from typing import Any
 import pika
 import pytest
 
-from shop_common.messaging import declare_topology_at
-from shop_local.event_mappings import load_mapping_file
-from shop_local.provision import vhost_of
+from shop_common.messaging import declare_topology_at, vhost_of
+from shop_local.mappings import load_mapping_file
 from tests.integration.events.support import (
     EmulatorProcess,
     publish_many,

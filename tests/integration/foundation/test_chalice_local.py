@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shop_local.paths import function_dir
+from shop_local.apps import function_dir
 from tests.support.client import DEFAULT_PASSWORD, ShopClient, register
 from tests.support.stack import ThrowawayStack, free_port
 

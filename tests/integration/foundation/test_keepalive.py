@@ -20,7 +20,7 @@ from chalice.app import Chalice
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalDevServer, ThreadedHTTPServer
 
-from shop_local.host import ShopHTTPServer, ShopRequestHandler, build_server
+from shop_local.runtime.host import ShopHTTPServer, ShopRequestHandler, build_server
 from tests.support.client import ShopClient
 
 pytestmark = pytest.mark.integration

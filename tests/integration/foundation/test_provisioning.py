@@ -9,7 +9,8 @@ import pg8000.native
 import pika
 import pytest
 
-from shop_local import provision
+from shop_common.messaging import vhost_of
+from shop_local.stack import provision
 from tests.support.stack import ADMIN_URL, ThrowawayStack
 
 pytestmark = pytest.mark.integration
@@ -119,7 +120,7 @@ def test_migrations_run_twice_leave_the_schema_at_head(two_databases) -> None:
 def test_vhost_provisioning_is_idempotent_and_usable(stack: ThrowawayStack) -> None:
     url = stack.env["SHOP_AMQP_URL"]
     provision.ensure_vhost(url)  # the stack created it already; again is fine
-    assert provision.vhost_of(url) in provision.rabbitmqctl("list_vhosts", "name").split()
+    assert vhost_of(url) in provision.rabbitmqctl("list_vhosts", "name").split()
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
         assert connection.is_open

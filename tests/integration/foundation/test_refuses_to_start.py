@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 def start_user_service(stack: ThrowawayStack, **overrides: str) -> subprocess.CompletedProcess[str]:
     port = free_port()
     return subprocess.run(
-        [sys.executable, "-m", "shop_local.host", "--service", "user", "--port", str(port)],
+        [sys.executable, "-m", "shop_local.runtime.host", "--service", "user", "--port", str(port)],
         env=stack.process_env(**overrides), cwd=ROOT,
         capture_output=True, text=True, timeout=60, check=False,
     )

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from shop_local import cli, supervisor
-from shop_local.backing import port_open, wait_for
-from shop_local.processes import pid_alive
+from shop_local import cli
+from shop_local.probes import pid_alive, port_open, wait_for
+from shop_local.stack import supervisor
 from tests.support.stack import ThrowawayStack, free_port
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,7 @@ def supervised(stack: ThrowawayStack) -> Iterator[Supervised]:
     port = free_port()
     program = supervisor.Program(
         name="user",
-        command=[sys.executable, "-m", "shop_local.host", "--service", "user",
+        command=[sys.executable, "-m", "shop_local.runtime.host", "--service", "user",
                  "--port", str(port)],
         stop_seconds=5,
     )
@@ -146,7 +146,7 @@ def test_the_stack_starts_again_right_after_a_shutdown(stack: ThrowawayStack) ->
     port = free_port()
     program = supervisor.Program(
         name="user", stop_seconds=5,
-        command=[sys.executable, "-m", "shop_local.host", "--service", "user",
+        command=[sys.executable, "-m", "shop_local.runtime.host", "--service", "user",
                  "--port", str(port)],
     )
     try:

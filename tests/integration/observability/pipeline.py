@@ -1,6 +1,6 @@
 """Throw-away Pushgateway, Prometheus and metrics sidecars on free ports, for tests.
 
-They run the same command lines `shop up` runs (from shop_local.stack_observability),
+They run the same command lines `shop up` runs (from shop_local.stack.observability),
 with 1 s push, scrape and evaluation intervals so the tests wait seconds, not minutes.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from shop_local import stack_observability as obs
+from shop_local.stack import observability as obs
 from tests.support.polling import wait_until as poll
 from tests.support.stack import free_port
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from shop_local import stack_observability as obs
-from shop_local.backing import port_open
-from shop_local.paths import service_exists
+from shop_local.apps import service_exists
+from shop_local.probes import port_open
+from shop_local.stack import observability as obs
 from tests.integration.events.support import EmulatorProcess, MailSink, wait_until
 from tests.integration.observability.pipeline import (
     INTERVAL_SECONDS,
@@ -129,7 +129,7 @@ def test_route_labels_are_templates(observed: Observed) -> None:
 SCHEDULED_STAND_IN = textwrap.dedent("""
     import time, types
     from chalice.app import Chalice, Rate
-    from shop_local.schedules import ScheduleRunner, scheduled_functions
+    from shop_local.runtime.schedules import ScheduleRunner, scheduled_functions
 
     app = Chalice(app_name="shop-communication")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shop_local import stack_observability as obs
 from shop_local.paths import ROOT
+from shop_local.stack import observability as obs
 
 pytestmark = pytest.mark.integration
 

@@ -59,7 +59,8 @@ def spawn(stack: ThrowawayStack, service: str, **overrides: str) -> ServiceProce
     port = free_port()
     log_path = stack.workdir / f"{service}-extra-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "shop_local.host", "--service", service, "--port", str(port)],
+        [sys.executable, "-m", "shop_local.runtime.host", "--service", service,
+         "--port", str(port)],
         env=stack.process_env(SHOP_LOCAL_SCHEDULE_SECONDS=SWEEP_EVERY, **overrides), cwd=ROOT,
         stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
     )

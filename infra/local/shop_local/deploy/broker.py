@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shop_local.aws_local import LOCAL_ACCOUNT, LOCAL_REGION
 from shop_local.deploy import mq_mappings
 from shop_local.deploy.declared import DeclaredApp
 from shop_local.deploy.target import DeployTarget, Gap
@@ -85,7 +86,7 @@ def wire_mappings(
 ) -> MappingOutcome:
     outcome = MappingOutcome()
     source_arn = broker_arn or (
-        f"arn:aws:mq:us-east-1:000000000000:broker:{target.names.broker}:b-not-created")
+        f"arn:aws:mq:{LOCAL_REGION}:{LOCAL_ACCOUNT}:broker:{target.names.broker}:b-not-created")
     for spec in mq_mappings.load_specs():
         app = declared.get(spec.service)
         if app is None:

@@ -21,8 +21,8 @@ from urllib.parse import quote, unquote, urlsplit
 from botocore.exceptions import ClientError
 
 from shop_common.keys import all_key_names, generate_keys
+from shop_common.messaging import vhost_of
 from shop_local.deploy.names import CloudNames
-from shop_local.provision import vhost_of
 
 Clients = Callable[[str], Any]
 LAMBDA_KEYS_DIR = "/tmp/shop-keys"  # noqa: S108 (Lambda's only writable folder)

@@ -17,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shop_local.apps import FunctionApp
 from shop_local.deploy import broker, chalice_run, cloud_settings, templates
-from shop_local.deploy.apps import FunctionApp
 from shop_local.deploy.declared import DeclaredApp, declare_all
 from shop_local.deploy.endpoint import child_environment, emulator_kind
 from shop_local.deploy.staging import SOURCE_HASH_TAG, StagedApp, stage_app

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shop_local.backing import wait_for
 from shop_local.deploy.endpoint import Endpoint, answers
+from shop_local.probes import wait_for
 
 START_TIMEOUT_SECONDS = 60
 

@@ -18,8 +18,10 @@ import boto3
 import requests
 from localstack_client import config as localstack_config
 
+from shop_local.aws_local import LOCAL_REGION
+
 DEFAULT_HOST = "127.0.0.1:4566"
-REGION = "us-east-1"
+REGION = LOCAL_REGION
 # The emulators accept any credentials; fixed ones keep a developer's real AWS
 # profile out of every call this module makes.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}

@@ -8,7 +8,6 @@ built from one `MappingSpec`, so they cannot drift apart.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,14 @@ from typing import Any
 import botocore.session
 from botocore.validate import validate_parameters
 
-from shop_local.paths import ROOT
+from shop_local.mappings import MappingFileError, load_mapping_file
+from shop_local.paths import MAPPINGS_FILE
 
-MAPPINGS_FILE = ROOT / "infra" / "event-source-mappings.json"
 # AWS applies a 500 ms batching window to Amazon MQ sources when none is given, and
 # its API takes whole seconds only: 0.5 s is expressed by leaving the field out.
 AWS_DEFAULT_WINDOW_SECONDS = 0.5
 MAX_WINDOW_SECONDS = 300
 MAX_MQ_BATCH_SIZE = 10000
-
-
-class MappingFileError(ValueError):
-    """The mapping file says something AWS cannot take; the message names the mapping."""
 
 
 @dataclass(frozen=True)
@@ -61,23 +56,20 @@ def aws_window(value: float, where: str) -> int | None:
 
 
 def load_specs(path: Path = MAPPINGS_FILE) -> list[MappingSpec]:
-    """The cloud's mappings; a local profile's shorter window never reaches the cloud."""
-    document = json.loads(path.read_text())
-    vhost = str(document.get("broker", {}).get("vhost", "/"))
+    """The cloud's mappings; a local profile's shorter window never reaches the cloud.
+
+    Raises MappingFileError when the file cannot be read or says something AWS cannot take.
+    """
+    document = load_mapping_file(path, profile=None)
     specs = []
-    for entry in document.get("mappings", []):
-        where = f"{path.name}: mapping {entry.get('app')}.{entry.get('function')}"
-        batch = int(entry.get("batch_size", 100))
-        if not 1 <= batch <= MAX_MQ_BATCH_SIZE:
+    for mapping in document.mappings:
+        where = f"{path.name}: mapping {mapping.app}.{mapping.function}"
+        if not 1 <= mapping.batch_size <= MAX_MQ_BATCH_SIZE:
             raise MappingFileError(f"{where}: batch_size must be 1..{MAX_MQ_BATCH_SIZE}")
         specs.append(MappingSpec(
-            service=str(entry["app"]), function=str(entry["function"]),
-            queue=str(entry["queue"]), vhost=str(entry.get("vhost", vhost)),
-            batch_size=batch,
-            window_seconds=aws_window(
-                float(entry.get("maximum_batching_window_seconds", AWS_DEFAULT_WINDOW_SECONDS)),
-                where,
-            ),
+            service=mapping.app, function=mapping.function, queue=mapping.queue,
+            vhost=document.broker.vhost, batch_size=mapping.batch_size,
+            window_seconds=aws_window(mapping.maximum_batching_window_seconds, where),
         ))
     return specs
 

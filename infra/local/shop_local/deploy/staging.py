@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shop_local.deploy.apps import FunctionApp
+from shop_local.apps import FunctionApp
 
 SOURCE_HASH_TAG = "shop:source-hash"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"

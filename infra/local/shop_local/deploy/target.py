@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import shop_common
-from shop_local.deploy.apps import FunctionApp, discover
+from shop_local.apps import FunctionApp, discover
 from shop_local.deploy.endpoint import Endpoint
 from shop_local.deploy.names import CloudNames
 from shop_local.paths import FUNCTIONS, VAR

@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from shop_common.config import SERVICES
+from shop_local.apps import app_name_of
+from shop_local.aws_local import LOCAL_REGION
 from shop_local.deploy import mq_mappings, policies
-from shop_local.deploy.apps import app_name_of
 from shop_local.deploy.names import CloudNames
+from shop_local.mappings import load_mapping_file
 from shop_local.paths import FUNCTIONS, ROOT
 
 AWS_DIR = ROOT / "infra" / "aws"
@@ -184,8 +186,7 @@ def platform_template(services: tuple[str, ...] = SERVICES) -> dict[str, Any]:
 
 
 def _vhost() -> str:
-    document = json.loads(mq_mappings.MAPPINGS_FILE.read_text())
-    return str(document.get("broker", {}).get("vhost", "/"))
+    return load_mapping_file(profile=None).broker.vhost
 
 
 def mq_mappings_template(functions_dir: Path = FUNCTIONS) -> dict[str, Any]:
@@ -239,7 +240,7 @@ def lint(template: dict[str, Any]) -> list[str]:
     from cfnlint.api import ManualArgs
     from cfnlint.api import lint as cfn_lint
 
-    matches = cfn_lint(json.dumps(template), config=ManualArgs(regions=["us-east-1"]))
+    matches = cfn_lint(json.dumps(template), config=ManualArgs(regions=[LOCAL_REGION]))
     return [str(match) for match in matches]
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -252,3 +253,12 @@ def get_publisher(settings: Settings) -> EventPublisher:
     """This process's publisher for the service's broker, created on first use."""
     return _publisher(settings.service_name, str(settings.amqp_url),
                       settings.amqp_publish_timeout_seconds, settings.amqp_breaker_seconds)
+
+
+def vhost_of(amqp_url: str) -> str:
+    """The virtual host an AMQP URL names: its path, percent-decoded; "/" when it has none.
+
+    https://www.rabbitmq.com/docs/uri-spec
+    """
+    path = urlsplit(amqp_url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"

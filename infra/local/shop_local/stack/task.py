@@ -1,6 +1,6 @@
 """Runs one function of a service's `chalicelib.tasks` in a process of its own.
 
-`python -m shop_local.task user create_superadmin '{"email": ...}'`. A process per
+`python -m shop_local.stack.task user create_superadmin '{"email": ...}'`. A process per
 call, because two services' `chalicelib` packages cannot share an interpreter.
 """
 
@@ -12,13 +12,13 @@ import os
 import subprocess
 import sys
 
-from shop_local.paths import function_dir
+from shop_local.apps import function_dir
 
 
 def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
     """Run the task in a child process and return what it printed."""
     result = subprocess.run(
-        [sys.executable, "-m", "shop_local.task", service, function, json.dumps(arguments)],
+        [sys.executable, "-m", "shop_local.stack.task", service, function, json.dumps(arguments)],
         capture_output=True, text=True, timeout=120, check=False,
     )
     if result.returncode != 0:

@@ -3,7 +3,7 @@
 Nothing is relayed anywhere. `shop mail` lists and prints what arrived. Each stored
 message carries the envelope as X-MailFrom / X-RcptTo headers (aiosmtpd's Mailbox).
 
-Run as `python -m shop_local.smtp_sink --port 1025`.
+Run as `python -m shop_local.runtime.smtp_sink --port 1025`.
 """
 
 from __future__ import annotations

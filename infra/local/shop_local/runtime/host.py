@@ -5,7 +5,7 @@ two fixes for load: TCP_NODELAY on every connection (the stock handler writes th
 headers and the body separately, and Nagle + delayed ACK then stall each reused
 connection ~40 ms) and a listen backlog of 256 instead of 5.
 
-Run as `python -m shop_local.host --service user --port 8001`. One process per
+Run as `python -m shop_local.runtime.host --service user --port 8001`. One process per
 service, because Chalice imports every app as `app` and `chalicelib`.
 """
 
@@ -36,8 +36,8 @@ from shop_common.config import SettingsError
 from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
 from shop_common.metrics import announce_process
 from shop_common.runtime import get_runtime
-from shop_local.paths import function_dir
-from shop_local.schedules import ScheduleRunner, scheduled_functions
+from shop_local.apps import function_dir
+from shop_local.runtime.schedules import ScheduleRunner, scheduled_functions
 
 
 class ShopRequestHandler(ChaliceRequestHandler):

@@ -25,11 +25,12 @@ import yaml
 
 from shop_common.config import SERVICES
 from shop_common.metrics import MULTIPROC_DIR_VARIABLE
-from shop_local import supervisor
-from shop_local.backing import port_open, wait_for
-from shop_local.paths import ROOT, VAR, service_exists
-from shop_local.stack import Component
-from shop_local.supervisor import Program
+from shop_local.apps import service_exists
+from shop_local.paths import ROOT, VAR
+from shop_local.probes import port_open, wait_for
+from shop_local.stack import supervisor
+from shop_local.stack.components import Component
+from shop_local.stack.supervisor import Program
 
 PROMETHEUS_SOURCE = ROOT / "prometheus"
 METRICS_DIR = VAR / "metrics"
@@ -107,7 +108,7 @@ def prometheus_command(config: Path, storage: Path, listen: str) -> list[str]:
 def sidecar_command(service: str, directory: Path, gateway_url: str, interval: float,
                     instance: str | None = None) -> list[str]:
     command = [
-        sys.executable, "-m", "shop_local.metrics_sidecar", "--service", service,
+        sys.executable, "-m", "shop_local.runtime.metrics_sidecar", "--service", service,
         "--dir", str(directory), "--gateway", gateway_url, "--interval", f"{interval:g}",
     ]
     return command + (["--instance", instance] if instance else [])

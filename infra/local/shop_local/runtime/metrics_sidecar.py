@@ -1,6 +1,6 @@
 """A service's metrics sidecar: aggregate its multiprocess files, push them to the Pushgateway.
 
-`python -m shop_local.metrics_sidecar --service user --dir var/metrics/user
+`python -m shop_local.runtime.metrics_sidecar --service user --dir var/metrics/user
 --gateway http://127.0.0.1:9091 --interval 5`
 
 Every interval it merges the directory's files (prometheus_client's
@@ -35,7 +35,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import delete_from_gateway, push_to_gateway
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from shop_local.processes import pid_alive
+from shop_local.probes import pid_alive
 
 log = logging.getLogger("shop.metrics_sidecar")
 

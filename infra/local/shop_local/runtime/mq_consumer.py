@@ -27,8 +27,8 @@ from pika.exceptions import AMQPError
 from pika.spec import Basic
 
 from shop_common.messaging import QueueSpec, connection_parameters, declare_topology
-from shop_local.event_mappings import EmulatorTuning, EventSourceMapping
-from shop_local.rmq_event import Delivery, amazon_mq_event
+from shop_local.mappings import EmulatorTuning, EventSourceMapping
+from shop_local.runtime.rmq_event import Delivery, amazon_mq_event
 
 log = logging.getLogger("shop.mq_emulator")
 

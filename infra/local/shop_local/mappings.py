@@ -13,11 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shop_common.messaging import DEFAULT_DELIVERY_LIMIT, QueueSpec
-from shop_local.paths import ROOT
-from shop_local.provision import vhost_of
+from shop_common.messaging import DEFAULT_DELIVERY_LIMIT, QueueSpec, vhost_of
+from shop_local.paths import MAPPINGS_FILE
 
-MAPPINGS_FILE = ROOT / "infra" / "event-source-mappings.json"
 LOCAL_PROFILE = "local"
 
 
@@ -99,14 +97,36 @@ def apply_profile(parsed: MappingFile, profile: str | None) -> MappingFile:
     return parsed.model_copy(update={"mappings": mappings})
 
 
+def describe_errors(raw: Any, error: ValidationError) -> str:
+    """Pydantic's errors with each mapping named `app.function` instead of its index."""
+    described = []
+    for item in error.errors():
+        location = [str(part) for part in item["loc"]]
+        loc = item["loc"]
+        if len(loc) >= 2 and loc[0] == "mappings" and isinstance(loc[1], int):
+            try:
+                entry = raw["mappings"][loc[1]]
+                location[:2] = [f"mapping {entry.get('app')}.{entry.get('function')}"]
+            except (KeyError, IndexError, TypeError, AttributeError):
+                pass
+        described.append(f"{': '.join(location)}: {item['msg']}")
+    return "; ".join(described)
+
+
 def load_mapping_file(path: Path = MAPPINGS_FILE, profile: str | None = LOCAL_PROFILE,
                       amqp_url: str | None = None) -> MappingFile:
-    """Read the file, apply `profile`, and take the vhost from `amqp_url` when one is given."""
+    """Read the file, apply `profile`, and take the vhost from `amqp_url` when one is given.
+
+    Raises MappingFileError naming the file, the mapping (`app.function`) and the field.
+    """
     try:
         raw = json.loads(path.read_text())
-        parsed = apply_profile(MappingFile.model_validate(raw), profile)
-    except (OSError, ValueError, ValidationError) as exc:
+    except (OSError, ValueError) as exc:
         raise MappingFileError(f"{path}: {exc}") from exc
+    try:
+        parsed = apply_profile(MappingFile.model_validate(raw), profile)
+    except ValidationError as exc:
+        raise MappingFileError(f"{path}: {describe_errors(raw, exc)}") from exc
     if amqp_url:
         broker = parsed.broker.model_copy(update={"vhost": vhost_of(amqp_url)})
         parsed = parsed.model_copy(update={"broker": broker})

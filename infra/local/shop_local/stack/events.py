@@ -7,7 +7,7 @@
 - `components`: their rows in `shop status`.
 
 The outbox relays need nothing here: they are `@app.schedule` functions of the
-publishing services, run by each service's host (shop_local.schedules).
+publishing services, run by each service's host (shop_local.runtime.schedules).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import sys
 import time
 
 from shop_common.messaging import declare_topology_at
-from shop_local import mq_emulator, smtp_sink
-from shop_local.backing import port_open
-from shop_local.event_mappings import load_mapping_file
-from shop_local.stack import Component
-from shop_local.supervisor import Program
+from shop_local.mappings import load_mapping_file
+from shop_local.probes import port_open
+from shop_local.runtime import mq_emulator, smtp_sink
+from shop_local.stack.components import Component
+from shop_local.stack.observability import metrics_environment
+from shop_local.stack.supervisor import Program
 
 STATUS_STALE_SECONDS = 10
 
@@ -43,12 +44,10 @@ def emulator_program_name(app: str, apps: list[str]) -> str:
 
 
 def programs(env: dict[str, str]) -> list[Program]:
-    from shop_local.stack_observability import metrics_environment  # it builds on stack.py
-
     host, port = smtp_address(env)
     found = [Program(
         name="smtp-sink",
-        command=[sys.executable, "-m", "shop_local.smtp_sink", "--host", host,
+        command=[sys.executable, "-m", "shop_local.runtime.smtp_sink", "--host", host,
                  "--port", str(port), "--maildir", str(smtp_sink.MAILDIR)],
         priority=50,  # before anything that sends mail
     )]
@@ -56,7 +55,7 @@ def programs(env: dict[str, str]) -> list[Program]:
     for app in apps:
         found.append(Program(
             name=emulator_program_name(app, apps),
-            command=[sys.executable, "-m", "shop_local.mq_emulator", "--app", app],
+            command=[sys.executable, "-m", "shop_local.runtime.mq_emulator", "--app", app],
             stop_seconds=30,  # lets an invocation in progress finish
             # The functions count emails and invocations: their files go to the
             # app's metrics directory, pushed by that service's sidecar.

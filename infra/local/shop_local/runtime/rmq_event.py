@@ -20,8 +20,8 @@ from typing import Any
 
 import pika
 
-LOCAL_REGION = "us-east-1"
-LOCAL_ACCOUNT = "123456789012"  # the account every local emulator reports (see schedules.py)
+from shop_local.aws_local import LOCAL_ACCOUNT, LOCAL_REGION
+
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

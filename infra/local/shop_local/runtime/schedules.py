@@ -21,6 +21,7 @@ from typing import Any
 from chalice.app import Chalice, Rate, ScheduledEventConfig, ScheduleExpression
 
 from shop_common.metrics import observe_invocation, service_of_app
+from shop_local.aws_local import LOCAL_ACCOUNT, LOCAL_REGION
 
 log = logging.getLogger("shop.schedules")
 
@@ -54,10 +55,10 @@ def scheduled_event(rule_name: str, now: datetime | None = None) -> dict[str, An
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
-        "account": "123456789012",
+        "account": LOCAL_ACCOUNT,
         "time": moment,
-        "region": "us-east-1",
-        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule_name}"],
+        "region": LOCAL_REGION,
+        "resources": [f"arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT}:rule/{rule_name}"],
         "detail": {},
     }
 

@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from shop_local.smtp_sink import MAILDIR
+from shop_local.runtime.smtp_sink import MAILDIR
 
 SHOWN_HEADERS = ("Date", "From", "To", "Subject", "Message-ID")
 

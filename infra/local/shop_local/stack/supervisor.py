@@ -21,7 +21,7 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from shop_local.paths import ROOT, VAR
-from shop_local.processes import pid_alive
+from shop_local.probes import pid_alive
 
 
 @dataclass(frozen=True)

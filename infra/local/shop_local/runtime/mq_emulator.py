@@ -6,7 +6,7 @@ function app in the mapping file, a consumer that batches messages into the exac
 Amazon MQ Lambda event and invokes the function in-process, with the environment of
 that function's Chalice configuration.
 
-Run as `python -m shop_local.mq_emulator [--app communication]`. One process per app,
+Run as `python -m shop_local.runtime.mq_emulator [--app communication]`. One process per app,
 because Chalice imports every app as `app` and `chalicelib`.
 """
 
@@ -35,16 +35,15 @@ from shop_common.logs import configure_logging
 from shop_common.messaging import quiet_pika
 from shop_common.metrics import announce_process
 from shop_common.runtime import get_runtime
-from shop_local.event_mappings import (
+from shop_local.mappings import (
     LOCAL_PROFILE,
-    MAPPINGS_FILE,
     MappingFile,
     MappingFileError,
     load_mapping_file,
 )
-from shop_local.mq_consumer import BatchConsumer, Target
-from shop_local.paths import FUNCTIONS, RUN
-from shop_local.rmq_event import broker_arn
+from shop_local.paths import FUNCTIONS, MAPPINGS_FILE, RUN
+from shop_local.runtime.mq_consumer import BatchConsumer, Target
+from shop_local.runtime.rmq_event import broker_arn
 
 log = logging.getLogger("shop.mq_emulator")
 

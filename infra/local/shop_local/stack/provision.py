@@ -15,7 +15,8 @@ from alembic import command
 from alembic.config import Config
 
 from shop_common.config import SERVICES
-from shop_local.paths import function_dir, service_exists
+from shop_common.messaging import vhost_of
+from shop_local.apps import function_dir, service_exists
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,6 @@ def rabbitmqctl(*args: str) -> str:
         ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=True
     )
     return result.stdout
-
-
-def vhost_of(amqp_url: str) -> str:
-    path = urlsplit(amqp_url).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
 
 
 def ensure_vhost(amqp_url: str) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from shop_local.probes import port_open, wait_for
 
 
 @dataclass(frozen=True)
@@ -35,23 +35,6 @@ def backing_services() -> list[BackingService]:
         ),
         BackingService("RabbitMQ", "127.0.0.1", 5672, "rabbitmq-server -detached", 90),
     ]
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for(check: Callable[[], bool], timeout: float, interval: float = 0.25) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(interval)
-    return check()
 
 
 def ensure_running(service: BackingService, say: Callable[[str], None] = print) -> None:

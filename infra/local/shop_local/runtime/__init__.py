@@ -1,0 +1,1 @@
+"""What supervisord runs: the local serverless runtime (gateway, functions, triggers, sinks)."""

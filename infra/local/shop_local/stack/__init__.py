@@ -1,0 +1,1 @@
+"""The local stack: `shop up/down/status/setup`, supervision, provisioning, backing services."""

@@ -1,0 +1,22 @@
+"""The whole local stack: every program `shop up` supervises and every row `shop status` shows."""
+
+from __future__ import annotations
+
+from shop_local.stack import events, observability, services
+from shop_local.stack.components import HEALTHY, Component, render_table
+from shop_local.stack.supervisor import Program
+
+
+def all_programs(env: dict[str, str]) -> list[Program]:
+    return services.programs(env) + events.programs(env) + observability.programs(env)
+
+
+def all_components(env: dict[str, str]) -> list[Component]:
+    return services.components(env) + events.components(env) + observability.components(env)
+
+
+def status_table(env: dict[str, str]) -> tuple[str, bool]:
+    """The rendered table and whether every component is healthy."""
+    rows = [(c.name, c.address, c.check()) for c in all_components(env)]
+    healthy = all(r[2] in HEALTHY for r in rows)
+    return render_table(rows), healthy
