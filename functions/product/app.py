@@ -47,9 +47,15 @@ def list_products() -> Response:
 def get_product(product_id: str) -> Response:
     rt = runtime()
     current_user(request_of(app).headers, rt.keys, rt.settings)
-    with transaction(rt.sessions) as session:
-        product = catalog.get_product(session, catalog.parse_id(product_id))
-        return json_response(product_view(product))
+    key = catalog.parse_id(product_id)
+
+    def load() -> str:
+        with transaction(rt.sessions) as session:
+            return json.dumps(product_view(catalog.get_product(session, key)))
+
+    # A 404 raises out of load() and is never cached.
+    cached = catalog_cache().get_or_load(("product", str(key)), load)
+    return json_response(cached.body, headers={"X-Cache": cached.source})
 
 
 @app.route("/products", methods=["POST"])
