@@ -26,6 +26,7 @@ from shop_common.api_spec import (
     Access,
     Answer,
     Header,
+    Link,
     Param,
     health_operation,
     operation,
@@ -50,6 +51,12 @@ install_api_docs(app, ApiInfo(
                 "`application/problem+json` (RFC 9457).",
 ))
 
+# A created product's id feeds the routes about that product (for stateful API tests).
+PRODUCT_LINKS = {
+    name: Link(operation, {"product_id": "$response.body#/id"}) for name, operation in (
+        ("GetProduct", "get_product"), ("ReplaceProduct", "replace_product"),
+        ("DeleteProduct", "delete_product"), ("OrderProduct", "order_product"))
+}
 X_CACHE = Header("X-Cache", "HIT: served from the cache; MISS: read from the database",
                  {"type": "string", "enum": ["HIT", "MISS"]})
 LOCKED = "`locked`: the product is being changed by another request; retry"
@@ -93,7 +100,7 @@ def get_product(product_id: str) -> Response:
 
 @app.route("/products", methods=["POST"])
 @operation("Create a product", Access.SUPERADMIN,
-           Answer(201, "the new product", ProductOut), body=ProductBody)
+           Answer(201, "the new product", ProductOut, links=PRODUCT_LINKS), body=ProductBody)
 def create_product() -> Response:
     rt = runtime()
     current_superadmin(request_of(app).headers, rt.keys, rt.settings)

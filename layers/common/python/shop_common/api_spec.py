@@ -63,6 +63,15 @@ class Header:
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: a value of this answer feeds a parameter of another operation
+    (https://spec.openapis.org/oas/v3.1.0#link-object); tools follow them statefully."""
+
+    operation_id: str  # the view function's name
+    parameters: Mapping[str, str]  # parameter → runtime expression, e.g. "$response.body#/id"
+
+
+@dataclass(frozen=True)
 class Answer:
     """A success answer. `model` shapes a JSON body; `schema` describes any other body
     (HTML, JavaScript); neither means no body (204)."""
@@ -73,6 +82,7 @@ class Answer:
     media_type: str | tuple[str, ...] = JSON  # several: the body is one of these
     schema: Mapping[str, Any] | None = None
     headers: tuple[Header, ...] = ()
+    links: Mapping[str, Link] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,10 @@ def _success(answer: Answer, schemas: _Schemas) -> dict[str, Any]:
         headers[header.name] = {"description": header.description,
                                 "required": header.required, "schema": dict(header.schema)}
     response["headers"] = headers
+    if answer.links:
+        response["links"] = {name: {"operationId": link.operation_id,
+                                    "parameters": dict(link.parameters)}
+                             for name, link in answer.links.items()}
     return response
 
 
