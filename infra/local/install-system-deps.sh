@@ -8,6 +8,8 @@ command -v docker-compose >/dev/null || missing+=(docker-compose)
 # The API docs browser test drives Debian's Chromium headless through its ChromeDriver.
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# newman, for the Postman collection, comes from the npm registry.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} from Debian's packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
