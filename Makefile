@@ -40,7 +40,7 @@ lint: install
 # Each function app is checked from its own folder: Chalice imports every app as
 # `app` + `chalicelib`, so two apps cannot be checked in one mypy run.
 typecheck: install
-	$(BIN)/mypy layers/common/python/shop_common infra/local/shop_local
+	$(BIN)/mypy layers/common/python/shop_common infra/local/shop_local tools
 	@for app in functions/*/app.py; do \
 	  dir=$$(dirname $$app); echo "mypy $$dir"; \
 	  (cd $$dir && MYPYPATH=$(CURDIR)/layers/common/python:$(CURDIR)/infra/local \

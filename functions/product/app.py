@@ -59,7 +59,7 @@ PRODUCT_LINKS = {
 }
 X_CACHE = Header("X-Cache", "HIT: served from the cache; MISS: read from the database",
                  {"type": "string", "enum": ["HIT", "MISS"]})
-LOCKED = "`locked`: the product is being changed by another request; retry"
+LOCKED = "`locked` (the product is being changed by another request: retry)"
 
 
 @app.route("/products", methods=["GET"])

@@ -151,10 +151,10 @@ def implied_problems(op: Operation) -> dict[int, str]:
         found[403] = "the caller is not an enduser"
     if op.body is not None:
         found[400] = "the body is not a JSON object (malformed, empty, too large or too deep)"
-        found[422] = "invalid fields; `errors` names each one"
+        found[422] = "invalid fields, each named in `errors`"
     if any(p.location == "query" for p in op.params):
-        found[422] = "invalid query parameters; `errors` names each one" if op.body is None \
-            else found[422] + " (body or query)"
+        found[422] = "invalid query parameters, each named in `errors`" if op.body is None \
+            else "invalid fields or query parameters, each named in `errors`"
     if op.uses_storage:
         found[503] = "a database the route needs is unavailable or too slow (Retry-After)"
     for status, when in op.problems.items():
