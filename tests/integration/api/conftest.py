@@ -17,6 +17,7 @@ from tests.integration.ordering.conftest import (
     product_service,
     user_token,
 )
+from tests.security.conftest import Services
 from tests.support.client import ShopClient, new_enduser
 from tests.support.stack import ThrowawayStack
 
@@ -36,20 +37,10 @@ class Caller:
         return user_token(self.stack, self.user_id, self.role)
 
 
-@dataclass(frozen=True)
-class Urls:
-    user: str
-    product: str
-    order: str
-
-    def of(self, service: str) -> str:
-        return {"user": self.user, "product": self.product, "order": self.order}[service]
-
-
 @pytest.fixture(scope="session")
-def urls(user_service: ShopClient, product_service: ShopClient,
-         order_service: ShopClient) -> Urls:
-    return Urls(user_service.base_url, product_service.base_url, order_service.base_url)
+def services(user_service: ShopClient, product_service: ShopClient,
+             order_service: ShopClient) -> Services:
+    return Services(user_service, product_service, order_service)
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.api.conftest import Caller, Urls
+from tests.integration.api.conftest import Caller
+from tests.security.conftest import Services
 from tests.support.client import DEFAULT_PASSWORD, ShopClient, login
 
 pytestmark = pytest.mark.integration
@@ -60,12 +61,12 @@ def visible(driver: WebDriver, css: str, within: WebElement | None = None) -> We
 
 
 def test_a_user_signs_in_on_the_docs_page_and_lists_products(
-    browser: WebDriver, urls: Urls, enduser: Caller, user_service: ShopClient, new_product,
+    browser: WebDriver, services: Services, enduser: Caller, user_service: ShopClient, new_product,
 ) -> None:
     product = new_product(name="Docs page teapot")
     # A real sign-in: the token the user service gives this test user.
     token = login(user_service, enduser.email, DEFAULT_PASSWORD)
-    browser.get(urls.product + "/docs")
+    browser.get(services.product.base_url + "/docs")
     title = visible(browser, ".information-container .title")
     assert "product service" in title.text
 

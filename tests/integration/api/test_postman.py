@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.api.conftest import Caller, Urls
+from tests.integration.api.conftest import Caller
+from tests.security.conftest import Services
 from tests.support.client import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.integration
@@ -39,15 +40,15 @@ def test_every_request_of_the_collection_asserts_something() -> None:
 
 
 def test_newman_runs_the_collection_green(
-    urls: Urls, superadmin: Caller, tmp_path: Path,
+    services: Services, superadmin: Caller, tmp_path: Path,
 ) -> None:
     assert (POSTMAN / "node_modules" / ".bin" / "newman").exists(), \
         "newman missing: `make install` runs npm ci in tests/postman"
     env_file = tmp_path / "stack.env"
     env_file.write_text("\n".join([
-        f"SHOP_USER_SERVICE_URL={urls.user}",
-        f"SHOP_PRODUCT_SERVICE_URL={urls.product}",
-        f"SHOP_ORDER_SERVICE_URL={urls.order}",
+        f"SHOP_USER_SERVICE_URL={services.user.base_url}",
+        f"SHOP_PRODUCT_SERVICE_URL={services.product.base_url}",
+        f"SHOP_ORDER_SERVICE_URL={services.order.base_url}",
         f"SHOP_SUPERADMIN_EMAIL={superadmin.email}",
         f"SHOP_SUPERADMIN_PASSWORD={DEFAULT_PASSWORD}",
     ]) + "\n")
@@ -68,4 +69,5 @@ def test_newman_runs_the_collection_green(
     hosts = {re.sub(r"^(https?://[^/]+).*$", r"\1", e["request"]["url"]["protocol"] + "://"
                     + ".".join(e["request"]["url"]["host"]) + ":" + e["request"]["url"]["port"])
              for e in run["executions"]}
-    assert hosts == {urls.user, urls.product, urls.order}, hosts
+    stack = {services.client(s).base_url for s in ("user", "product", "order")}
+    assert hosts == stack, hosts

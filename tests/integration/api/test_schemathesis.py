@@ -27,7 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.api.conftest import Caller, Urls
+from tests.integration.api.conftest import Caller
+from tests.security.conftest import Services
 from tests.support.client import ShopClient
 
 pytestmark = pytest.mark.integration
@@ -81,12 +82,13 @@ def real_ids(service: str, caller: Caller, new_product, product_service: ShopCli
 @pytest.mark.parametrize("role", ["enduser", "superadmin"])
 @pytest.mark.parametrize("service", ["user", "product", "order"])
 def test_schemathesis_finds_nothing(
-    urls: Urls, enduser: Caller, superadmin: Caller, product_service: ShopClient, new_product,
-    tmp_path: Path, service: str, role: str,
+    services: Services, enduser: Caller, superadmin: Caller, product_service: ShopClient,
+    new_product, tmp_path: Path, service: str, role: str,
 ) -> None:
     caller = enduser if role == "enduser" else superadmin
     parameters = real_ids(service, caller, new_product, product_service)
-    result = run_schemathesis(urls.of(service), caller.token(), tmp_path, parameters)
+    base_url = services.client(service).base_url
+    result = run_schemathesis(base_url, caller.token(), tmp_path, parameters)
     report = result.stdout[-20_000:] + result.stderr[-5_000:]
     assert result.returncode == 0, report
     generated = re.search(r"(\d+) generated, (\d+) passed", result.stdout)

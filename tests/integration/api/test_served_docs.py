@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from shop_common.openapi import build_document
-from tests.integration.api.conftest import Urls
+from tests.security.conftest import Services
 from tests.support.functions import function_app
 
 pytestmark = pytest.mark.integration
@@ -17,8 +17,8 @@ SERVICES = ["user", "product", "order"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_each_service_serves_its_document_without_a_token(urls: Urls, service: str) -> None:
-    response = requests.get(urls.of(service) + "/openapi.json", timeout=30)
+def test_each_service_serves_its_document_without_a_token(services: Services, service: str) -> None:
+    response = requests.get(services.client(service).base_url + "/openapi.json", timeout=30)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     served = response.json()
@@ -26,16 +26,16 @@ def test_each_service_serves_its_document_without_a_token(urls: Urls, service: s
     assert served == build_document(function_app(service))
 
 
-def test_the_product_document_describes_the_product_api(urls: Urls) -> None:
-    served = requests.get(urls.product + "/openapi.json", timeout=30).json()
+def test_the_product_document_describes_the_product_api(services: Services) -> None:
+    served = requests.get(services.product.base_url + "/openapi.json", timeout=30).json()
     assert served["info"]["title"] == "Serverless Shop: product service"
     assert {"/products", "/products/{product_id}", "/products/{product_id}/orders"} \
         <= set(served["paths"])
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_docs_page_loads_only_its_own_files(urls: Urls, service: str) -> None:
-    page = requests.get(urls.of(service) + "/docs", timeout=30)
+def test_the_docs_page_loads_only_its_own_files(services: Services, service: str) -> None:
+    page = requests.get(services.client(service).base_url + "/docs", timeout=30)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "SwaggerUIBundle" in page.text and 'url: "openapi.json"' in page.text
     linked = re.findall(r'(?:src|href)="([^"]+)"', page.text)
@@ -43,7 +43,7 @@ def test_the_docs_page_loads_only_its_own_files(urls: Urls, service: str) -> Non
     for link in linked:
         # Relative, so the page also works under an API Gateway stage prefix; no CDN.
         assert link.startswith("docs/static/"), link
-        asset = requests.get(urls.of(service) + "/" + link, timeout=30)
+        asset = requests.get(services.client(service).base_url + "/" + link, timeout=30)
         assert asset.status_code == 200, (link, asset.text[:200])
         kind = asset.headers["Content-Type"]
         if link.endswith(".js"):
@@ -56,7 +56,7 @@ def test_the_docs_page_loads_only_its_own_files(urls: Urls, service: str) -> Non
 
 
 @pytest.mark.parametrize("asset", ["nope.js", "..%2F..%2Fapp.py", "swagger-editor.js"])
-def test_a_file_the_page_does_not_use_is_a_404_problem(urls: Urls, asset: str) -> None:
-    response = requests.get(f"{urls.product}/docs/static/{asset}", timeout=30)
+def test_a_file_the_page_does_not_use_is_a_404_problem(services: Services, asset: str) -> None:
+    response = requests.get(f"{services.product.base_url}/docs/static/{asset}", timeout=30)
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/problem+json"
