@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel
 
 from shop_common.api_spec import Access, Answer, UndocumentedRoute, operation
+from shop_common.docs import base_path_of, served_document
 from shop_common.openapi import build_document
 from tests.support.functions import function_app, function_module
 
@@ -171,3 +172,17 @@ def test_who_may_call_a_route_decides_its_security_and_problems() -> None:
                                   "schema": {"type": "string", "format": "uuid"}}]
     assert put["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Thing"}
+
+
+@pytest.mark.parametrize(("context", "base"), [
+    ({"path": "/openapi.json", "resourcePath": "/openapi.json"}, ""),  # local fronts
+    ({"path": "/api/openapi.json", "resourcePath": "/openapi.json"}, "/api"),  # API Gateway stage
+    ({}, ""),
+])
+def test_the_served_document_points_its_server_at_the_stage_it_was_reached_under(
+    context: dict[str, str], base: str,
+) -> None:
+    assert base_path_of(context) == base
+    served = served_document(function_app("product"), base)
+    assert served["servers"] == [{"url": base or "/"}]
+    assert served["paths"] == document("product")["paths"]
