@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+POSTMAN := tests/postman
+NEWMAN_STAMP := $(POSTMAN)/node_modules/.installed
 
-.PHONY: run test install system-deps lint typecheck bench clean
+.PHONY: run test install system-deps lint typecheck bench clean postman api-reference
 
 run: install
 	$(BIN)/shop up
@@ -13,7 +15,7 @@ run: install
 test: install lint typecheck
 	$(BIN)/python -m pytest
 
-install: $(STAMP) system-deps
+install: $(STAMP) system-deps $(NEWMAN_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +23,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages the stack needs (Prometheus, the Pushgateway, docker-compose for
-# validating the compose file); installed only when missing.
+# newman (npm registry), pinned by the lock file, for the Postman collection.
+$(NEWMAN_STAMP): $(POSTMAN)/package-lock.json | system-deps
+	npm ci --prefix $(POSTMAN) --no-audit --no-fund --loglevel=error
+	touch $(NEWMAN_STAMP)
+
+# Debian packages the stack and its tests need (Prometheus, the Pushgateway,
+# docker-compose for validating the compose file, Chromium and its driver for the
+# API docs browser test, npm for newman); installed only when missing.
 system-deps:
 	@bash infra/local/install-system-deps.sh
 
@@ -32,12 +40,21 @@ lint: install
 # Each function app is checked from its own folder: Chalice imports every app as
 # `app` + `chalicelib`, so two apps cannot be checked in one mypy run.
 typecheck: install
-	$(BIN)/mypy layers/common/python/shop_common infra/local/shop_local
+	$(BIN)/mypy layers/common/python/shop_common infra/local/shop_local tools
 	@for app in functions/*/app.py; do \
 	  dir=$$(dirname $$app); echo "mypy $$dir"; \
 	  (cd $$dir && MYPYPATH=$(CURDIR)/layers/common/python:$(CURDIR)/infra/local \
 	    $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml app.py chalicelib) || exit 1; \
 	done
+
+# The Postman collection against the stack `make run` started (addresses and the
+# superadmin from .env).
+postman: install
+	$(POSTMAN)/newman.sh
+
+# Rewrite the README's API reference from the services' OpenAPI documents.
+api-reference: install
+	$(BIN)/python -m tools.api_reference --write README.md
 
 bench: install
 	$(BIN)/python -m bench

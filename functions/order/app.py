@@ -10,10 +10,14 @@ from chalicelib import orders
 from chalicelib.deps import runtime, user_client
 from chalicelib.intake import take_order
 from chalicelib.models import OutboxEvent
-from chalicelib.schemas import InternalOrderBody, VoidBody, order_view
+from chalicelib.schemas import InternalOrderBody, OrderPage, VoidBody, VoidOut, order_view
+from shop_common.api_models import OrderOut
+from shop_common.api_spec import Access, Answer, health_operation, operation, page_params
 from shop_common.auth import SUPERADMIN, calling_service, current_user
 from shop_common.db import transaction
+from shop_common.docs import install_api_docs
 from shop_common.health import health_response
+from shop_common.openapi import ApiInfo
 from shop_common.outbox_relay import publish_after_commit, relay_unpublished
 from shop_common.pagination import page_request
 from shop_common.tokens import UserClaims
@@ -22,11 +26,16 @@ from shop_common.web import body_of, install_http_middleware, json_response, req
 
 app = Chalice(app_name="shop-order")
 install_http_middleware(app)
+install_api_docs(app, ApiInfo(
+    title="Serverless Shop: order service", version="1.0.0",
+    description="Orders: each user reads their own (a superadmin reads all; another "
+                "user's order is a 404). Orders are placed through the product service "
+                "(`POST /products/{product_id}/orders`), which calls the internal routes "
+                "here. Errors are `application/problem+json` (RFC 9457).",
+))
 
 # Only the product service places orders: it has reserved the stock first.
 INTERNAL_CALLERS = frozenset({"product"})
-
-
 
 
 def _owner_filter(user: UserClaims) -> uuid.UUID | None:
@@ -35,6 +44,15 @@ def _owner_filter(user: UserClaims) -> uuid.UUID | None:
 
 
 @app.route("/internal/orders", methods=["POST"])
+@operation("Record an order for reserved stock (the product service)", Access.SERVICE,
+           Answer(201, "the order, created", OrderOut),
+           Answer(200, "the order this key already made (a replay)", OrderOut),
+           body=InternalOrderBody, problems={
+               409: "`order-voided`: the key was voided and can no longer make an order",
+               422: "`idempotency-key-reused` for a different order, or `user_id` is no "
+                    "such user",
+               503: "the same key is being placed by another request, or the user service "
+                    "did not answer"})
 def internal_create_order() -> Response:
     rt = runtime()
     calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
@@ -46,6 +64,9 @@ def internal_create_order() -> Response:
 
 
 @app.route("/internal/orders/void", methods=["POST"])
+@operation("Settle a key for good: its order, or a promise that none will be made",
+           Access.SERVICE, Answer(200, "the order under the key, or voided", VoidOut),
+           body=VoidBody)
 def internal_void_order() -> Response:
     rt = runtime()
     calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
@@ -57,6 +78,8 @@ def internal_void_order() -> Response:
 
 
 @app.route("/orders", methods=["GET"])
+@operation("The caller's orders, oldest first (a superadmin: everyone's)", Access.USER,
+           Answer(200, "a page of orders", OrderPage), params=page_params())
 def list_orders() -> Response:
     rt = runtime()
     user = current_user(request_of(app).headers, rt.keys, rt.settings)
@@ -66,6 +89,9 @@ def list_orders() -> Response:
 
 
 @app.route("/orders/{order_id}", methods=["GET"])
+@operation("One order of the caller's (a superadmin: any)", Access.USER,
+           Answer(200, "the order", OrderOut),
+           problems={404: "no such order, or another user's (indistinguishable)"})
 def get_order(order_id: str) -> Response:
     rt = runtime()
     user = current_user(request_of(app).headers, rt.keys, rt.settings)
@@ -74,6 +100,7 @@ def get_order(order_id: str) -> Response:
 
 
 @app.route("/health", methods=["GET"])
+@health_operation()
 def health() -> Response:
     return health_response(runtime())
 

@@ -7,11 +7,22 @@ from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 from chalicelib import users
 from chalicelib.deps import login_throttle, runtime
 from chalicelib.models import OutboxEvent
-from chalicelib.schemas import AdminCreateUserBody, LoginBody, RegisterBody, user_view
+from chalicelib.schemas import (
+    AdminCreateUserBody,
+    KeySet,
+    LoginBody,
+    RegisterBody,
+    TokenOut,
+    UserOut,
+    user_view,
+)
+from shop_common.api_spec import Access, Answer, Header, health_operation, operation
 from shop_common.auth import calling_service, current_superadmin, current_user
 from shop_common.db import transaction
+from shop_common.docs import install_api_docs
 from shop_common.errors import unauthorized
 from shop_common.health import health_response
+from shop_common.openapi import ApiInfo
 from shop_common.outbox_relay import relay_unpublished, transaction_publishing
 from shop_common.tokens import USER_TOKEN_KID, issue_user_token, public_jwk
 from shop_common.validation import parse_body
@@ -19,11 +30,20 @@ from shop_common.web import body_of, install_http_middleware, json_response, req
 
 app = Chalice(app_name="shop-user")
 install_http_middleware(app)
+install_api_docs(app, ApiInfo(
+    title="Serverless Shop: user service", version="1.0.0",
+    description="Sign-up and sign-in: registration creates endusers, login issues the user "
+                "token every service accepts (`Authorization: Bearer …`), superadmins "
+                "create accounts of any role. Errors are `application/problem+json` "
+                "(RFC 9457).",
+))
 
 INTERNAL_CALLERS = frozenset({"product", "order", "communication"})
 
 
 @app.route("/users/register", methods=["POST"])
+@operation("Register an enduser", Access.PUBLIC, Answer(201, "the new user", UserOut),
+           body=RegisterBody, problems={409: "`email-taken`: an account with this email exists"})
 def register() -> Response:
     body = parse_body(body_of(app), RegisterBody)
     with transaction_publishing(runtime(), OutboxEvent) as session:
@@ -35,6 +55,10 @@ def register() -> Response:
 
 
 @app.route("/users/login", methods=["POST"])
+@operation("Sign in: a user token", Access.PUBLIC, Answer(200, "the token", TokenOut),
+           body=LoginBody, problems={
+               401: "wrong email or password",
+               429: "`throttled`: too many failed logins for this email (Retry-After)"})
 def login() -> Response:
     body = parse_body(body_of(app), LoginBody)
     rt = runtime()
@@ -55,6 +79,8 @@ def login() -> Response:
 
 
 @app.route("/users/me", methods=["GET"])
+@operation("The signed-in user", Access.USER, Answer(200, "the caller's account", UserOut),
+           problems={401: "the account no longer exists"})
 def me() -> Response:
     rt = runtime()
     claims = current_user(request_of(app).headers, rt.keys, rt.settings)
@@ -67,6 +93,9 @@ def me() -> Response:
 
 
 @app.route("/admin/users", methods=["POST"])
+@operation("Create a user of any role", Access.SUPERADMIN, Answer(201, "the new user", UserOut),
+           body=AdminCreateUserBody,
+           problems={409: "`email-taken`: an account with this email exists"})
 def admin_create_user() -> Response:
     rt = runtime()
     current_superadmin(request_of(app).headers, rt.keys, rt.settings)
@@ -80,6 +109,8 @@ def admin_create_user() -> Response:
 
 
 @app.route("/internal/users/{user_id}", methods=["GET"])
+@operation("A user, for the other services", Access.SERVICE, Answer(200, "the user", UserOut),
+           problems={404: "no such user"})
 def internal_get_user(user_id: str) -> Response:
     rt = runtime()
     calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
@@ -88,6 +119,10 @@ def internal_get_user(user_id: str) -> Response:
 
 
 @app.route("/.well-known/jwks.json", methods=["GET"])
+@operation("The public keys that verify user tokens (JWKS, RFC 7517)", Access.PUBLIC,
+           Answer(200, "the key set", KeySet,
+                  headers=(Header("Cache-Control", "cacheable for five minutes"),)),
+           uses_storage=False, tag="users")
 def jwks() -> Response:
     key = runtime().keys.user_token_public
     response = json_response({"keys": [public_jwk(key, USER_TOKEN_KID)]})
@@ -96,6 +131,7 @@ def jwks() -> Response:
 
 
 @app.route("/health", methods=["GET"])
+@health_operation()
 def health() -> Response:
     return health_response(runtime())
 

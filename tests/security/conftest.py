@@ -8,7 +8,6 @@ for a token taken at its start (such as `superadmin_token`) to have expired.
 
 from __future__ import annotations
 
-import ast
 import re
 import time
 import uuid
@@ -21,9 +20,9 @@ import requests
 
 from shop_common.keys import USER_TOKENS_KEY, load_private_key, service_key_name
 from shop_common.tokens import issue_service_token, issue_user_token
-from shop_local.apps import function_dir
 from tests.integration.ordering.conftest import order_service, product_service
 from tests.support.client import ShopClient, register
+from tests.support.functions import function_app
 from tests.support.stack import ThrowawayStack
 
 __all__ = ["order_service", "product_service"]
@@ -131,18 +130,6 @@ def assert_well_formed(response: requests.Response) -> None:
 
 
 def declared_routes(service: str) -> set[tuple[str, str, str]]:
-    """(service, method, path) of each `@app.route` in the service's app.py, read, not run."""
-    tree = ast.parse((function_dir(service) / "app.py").read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-                    and decorator.func.attr == "route"):
-                path = ast.literal_eval(decorator.args[0])
-                methods = next((ast.literal_eval(k.value) for k in decorator.keywords
-                                if k.arg == "methods"), ["GET"])
-                for method in methods:
-                    found.add((service, method, re.sub(r"\{\w+\}", "{id}", path)))
-    return found
+    """(service, method, path) of every route in the service's Chalice route table."""
+    return {(service, method, re.sub(r"\{\w+\}", "{id}", path))
+            for path, methods in function_app(service).routes.items() for method in methods}

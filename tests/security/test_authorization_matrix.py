@@ -138,6 +138,12 @@ ROWS = [
     Row("order", "POST", "/internal/orders/void", services_only(200), lambda w: (
         "/internal/orders/void", {"idempotency_key": uuid.uuid4().hex}, {})),
     Row("order", "GET", "/health", everyone(200), plain("/health")),
+    # Each service's API docs are public.
+    *(row for service in ("user", "product", "order") for row in (
+        Row(service, "GET", "/openapi.json", everyone(200), plain("/openapi.json")),
+        Row(service, "GET", "/docs", everyone(200), plain("/docs")),
+        Row(service, "GET", "/docs/static/{id}", everyone(200), plain("/docs/static/index.css")),
+    )),
 ]
 
 

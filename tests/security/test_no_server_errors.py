@@ -108,6 +108,12 @@ ROUTES = [
     Route("order", "GET", "/orders", USER, paged=True),
     Route("order", "GET", "/orders/{id}", USER, ids="order"),
     Route("order", "GET", "/health", PUBLIC),
+    # Each service's API docs (shop_common.docs).
+    *(route for service in ("user", "product", "order") for route in (
+        Route(service, "GET", "/openapi.json", PUBLIC),
+        Route(service, "GET", "/docs", PUBLIC),
+        Route(service, "GET", "/docs/static/{id}", PUBLIC, ids="asset"),
+    )),
 ]
 
 
@@ -130,6 +136,7 @@ def targets(services: Services, minter: Minter, accounts: Accounts) -> Targets:
         "user": [accounts.alice["id"], accounts.bob["id"], accounts.superadmin_id],
         "product": [p["id"] for p in products],
         "order": [placed.json()["id"]],
+        "asset": ["index.css", "favicon-16x16.png"],
     })
 
 

@@ -1,15 +1,18 @@
-"""Request bodies of the internal endpoints and the public shape of an order."""
+"""Request bodies of the internal endpoints and the public shape of an order, as pydantic models.
+
+The same models validate requests, shape responses and make the OpenAPI document.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt
 
 from chalicelib.models import Order
+from shop_common.api_models import OrderOut, Price
 from shop_common.idempotency import fingerprint as digest_of
-from shop_common.money import Price, format_money
 from shop_common.validation import StrictBody
 
 Key = Annotated[str, Field(min_length=1, max_length=255)]
@@ -34,15 +37,17 @@ class VoidBody(StrictBody):
     idempotency_key: Key
 
 
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; "
+                                                "null on the last page")
+
+
+class VoidOut(BaseModel):
+    order: OrderOut | None = Field(description="the order made under the key, if one was")
+    voided: bool = Field(description="true when no order existed: the key can never "
+                                     "make one now")
+
+
 def order_view(order: Order) -> dict[str, Any]:
-    return {
-        "id": str(order.id),
-        "user_id": str(order.user_id),
-        "product_id": str(order.product_id),
-        "product_name": order.product_name,
-        "quantity": order.quantity,
-        "unit_price": format_money(order.unit_price),
-        "total": format_money(order.total),
-        "status": order.status,
-        "created_at": order.created_at.isoformat(),
-    }
+    return OrderOut.model_validate(order, from_attributes=True).model_dump(mode="json")

@@ -1,5 +1,10 @@
 """Cache-aside for catalog reads, in the product service's own Redis namespace.
 
+Listing pages and single products (`GET /products`, `GET /products/{id}`) are cached
+the same way, under different key parts, so one invalidation covers both: a product
+write, an order's reservation and any restock (saga or sweeper) all call
+`invalidate()` after their commit.
+
 Invalidation is a namespace version: every key embeds the current version, and a
 write bumps it (one INCR) after its commit and before its response. A reader that
 starts after the response therefore reads the new version and can only miss or hit

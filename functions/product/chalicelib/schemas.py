@@ -1,13 +1,17 @@
-"""Request bodies and the public shape of a product."""
+"""Request bodies and the public shape of a product, as pydantic models.
+
+The same models validate requests, shape responses and make the OpenAPI document.
+"""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
-from pydantic import Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from chalicelib.models import Product
-from shop_common.money import Price, format_money
+from shop_common.api_models import MoneyText, Price, Timestamp
 from shop_common.validation import StrictBody
 
 MAX_STOCK = 1_000_000_000  # well inside PostgreSQL's integer
@@ -30,16 +34,28 @@ class ProductBody(StrictBody):
 
 
 class PlaceOrderBody(StrictBody):
-    quantity: Quantity
+    quantity: Quantity = Field(description=f"units to buy, 1 to {MAX_QUANTITY}")
+
+
+class ProductOut(BaseModel):
+    """A product as every caller sees it."""
+
+    model_config = ConfigDict(from_attributes=True, title="Product")
+
+    id: uuid.UUID
+    name: str
+    description: str
+    price: MoneyText
+    stock: int = Field(ge=0, description="units left to sell")
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; "
+                                                "null on the last page")
 
 
 def product_view(product: Product) -> dict[str, Any]:
-    return {
-        "id": str(product.id),
-        "name": product.name,
-        "description": product.description,
-        "price": format_money(product.price),
-        "stock": product.stock,
-        "created_at": product.created_at.isoformat(),
-        "updated_at": product.updated_at.isoformat(),
-    }
+    return ProductOut.model_validate(product).model_dump(mode="json")

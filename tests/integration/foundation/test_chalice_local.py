@@ -69,3 +69,16 @@ def test_chalice_local_registers_and_logs_in(chalice_local: str) -> None:
     assert login.status_code == 200, login.text
     me = users.call("GET", "/users/me", token=login.json()["access_token"])
     assert me.status_code == 200 and me.json()["id"] == user["id"]
+
+
+def test_chalice_local_serves_the_api_docs(chalice_local: str) -> None:
+    document = requests.get(chalice_local + "/openapi.json", timeout=10)
+    assert document.status_code == 200, document.text
+    assert "/users/register" in document.json()["paths"]
+    page = requests.get(chalice_local + "/docs", timeout=10)
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    script = requests.get(chalice_local + "/docs/static/swagger-ui-bundle.js", timeout=30)
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith(
+        "text/javascript") and "SwaggerUIBundle" in script.text
+    icon = requests.get(chalice_local + "/docs/static/favicon-16x16.png", timeout=10)
+    assert icon.status_code == 200 and icon.content.startswith(b"\x89PNG")

@@ -1,0 +1,114 @@
+"""`GET /openapi.json` and `GET /docs` (Swagger UI) as ordinary routes of a Chalice app.
+
+Being routes of the app itself, they work under any front (`chalice local`, the local
+runtime, API Gateway) and ship with every deployment. Swagger UI comes from the
+`swagger-ui-py` package (its HTML template and its build of swagger-ui-dist), served
+from the package's files: no CDN, nothing fetched at run time. Every URL in the page
+is relative (`docs/static/…`, `openapi.json`), so it also works under an API Gateway
+stage prefix such as `/api`. The scripts and styles are text (`text/javascript`,
+`text/css`), never base64; the two PNG icons are binary types for API Gateway
+(`image/png` is among Chalice's default binary types).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from chalice.app import Chalice, Response
+
+from shop_common.api_spec import Access, Answer, Header, operation
+from shop_common.errors import not_found
+from shop_common.openapi import ApiInfo, build_document, describe
+from shop_common.web import request_of
+
+DOCS_PREFIX = "docs"  # relative: the page at /docs loads docs/static/…
+TEXT = "; charset=utf-8"
+ASSET_TYPES = {
+    "swagger-ui.css": "text/css",
+    "index.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-standalone-preset.js": "text/javascript",
+    "favicon-32x32.png": "image/png",
+    "favicon-16x16.png": "image/png",
+}
+SWAGGER_UI_PARAMETERS = {
+    # Values are JavaScript source, as swagger-ui-py's template takes them.
+    "url": json.dumps("openapi.json"),
+    "persistAuthorization": "true",
+    "displayOperationId": "true",
+    "docExpansion": json.dumps("list"),
+}
+
+
+def swagger_ui_static_dir() -> Path:
+    from swagger_ui.utils import SWAGGER_UI_PY_ROOT  # imported on first use, never at start
+
+    return Path(SWAGGER_UI_PY_ROOT) / "static"
+
+
+def swagger_ui_page(app: Chalice, title: str) -> str:
+    from swagger_ui.core import ApplicationDocument
+
+    page = ApplicationDocument(app, config_rel_url="/openapi.json", url_prefix=DOCS_PREFIX,
+                               title=title, parameters=SWAGGER_UI_PARAMETERS)
+    page.parameters["url"] = SWAGGER_UI_PARAMETERS["url"]  # relative, not under docs/
+    return str(page.doc_html)
+
+
+def served_document(app: Chalice, base_path: str) -> dict[str, Any]:
+    """The app's document with `servers` set to where this request reached it."""
+    return {**_document(app), "servers": [{"url": base_path or "/"}]}
+
+
+@cache
+def _document(app: Chalice) -> dict[str, Any]:
+    return build_document(app)
+
+
+def base_path_of(context: dict[str, Any]) -> str:
+    """The stage prefix in front of the routes: "/api" behind API Gateway, "" locally."""
+    path, resource = str(context.get("path") or ""), str(context.get("resourcePath") or "")
+    return path[:-len(resource)].rstrip("/") if resource and path.endswith(resource) else ""
+
+
+def install_api_docs(app: Chalice, info: ApiInfo) -> None:
+    """Add `GET /openapi.json`, `GET /docs` and `GET /docs/static/{asset}` to `app`."""
+    describe(app, info)
+
+    @app.route("/openapi.json", methods=["GET"])
+    @operation("This service's OpenAPI 3.1 document", Access.PUBLIC,
+               Answer(200, "the document", media_type="application/json",
+                      schema={"type": "object", "required": ["openapi", "info", "paths"]}),
+               uses_storage=False, tag="docs")
+    def openapi_document() -> Response:
+        body = served_document(app, base_path_of(request_of(app).context))
+        return Response(body=json.dumps(body), status_code=200,
+                        headers={"Content-Type": "application/json"})
+
+    @app.route("/docs", methods=["GET"])
+    @operation("Interactive API docs (Swagger UI)", Access.PUBLIC,
+               Answer(200, "the Swagger UI page", media_type="text/html",
+                      schema={"type": "string"}),
+               uses_storage=False, tag="docs")
+    def api_docs_page() -> Response:
+        return Response(body=swagger_ui_page(app, info.title), status_code=200,
+                        headers={"Content-Type": "text/html" + TEXT})
+
+    @app.route("/docs/static/{asset}", methods=["GET"])
+    @operation("A file of the Swagger UI page", Access.PUBLIC,
+               Answer(200, "the file", media_type=tuple(sorted(set(ASSET_TYPES.values()))),
+                      schema={"type": "string"},
+                      headers=(Header("Cache-Control", "cached for a day"),)),
+               problems={404: "no such file"}, uses_storage=False, tag="docs")
+    def api_docs_asset(asset: str) -> Response:
+        media_type = ASSET_TYPES.get(asset)
+        if media_type is None:
+            raise not_found("no such file")
+        path = swagger_ui_static_dir() / asset
+        body: str | bytes = path.read_bytes() if media_type == "image/png" else path.read_text()
+        content_type = media_type if media_type == "image/png" else media_type + TEXT
+        return Response(body=body, status_code=200, headers={
+            "Content-Type": content_type, "Cache-Control": "public, max-age=86400"})
