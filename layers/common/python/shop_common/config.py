@@ -48,6 +48,8 @@ class Settings(BaseModel):
     token_audience: str = "shop"  # noqa: S105 (a claim value, not a secret)
     access_token_ttl_seconds: int = Field(default=900, gt=0, le=3600)
     service_token_ttl_seconds: int = Field(default=60, gt=0, le=60)
+    # Clock skew tolerated on iat/nbf/exp of every token (user and service).
+    token_leeway_seconds: int = Field(default=5, ge=0, le=60)
     db_lock_timeout_ms: int = Field(default=2000, gt=0)
     db_statement_timeout_ms: int = Field(default=10000, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
