@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import users
-from chalicelib.deps import login_throttle, runtime
+from chalicelib.deps import client_limit, login_throttle, runtime
 from chalicelib.models import OutboxEvent
 from chalicelib.schemas import AdminCreateUserBody, LoginBody, RegisterBody, user_view
 from shop_common.auth import calling_service, current_superadmin, current_user
@@ -15,7 +15,13 @@ from shop_common.health import health_response
 from shop_common.outbox_relay import relay_unpublished, transaction_publishing
 from shop_common.tokens import USER_TOKEN_KID, issue_user_token, public_jwk
 from shop_common.validation import parse_body
-from shop_common.web import body_of, install_http_middleware, json_response, request_of
+from shop_common.web import (
+    body_of,
+    install_http_middleware,
+    json_response,
+    request_of,
+    source_ip,
+)
 
 app = Chalice(app_name="shop-user")
 install_http_middleware(app)
@@ -25,6 +31,7 @@ INTERNAL_CALLERS = frozenset({"product", "order", "communication"})
 
 @app.route("/users/register", methods=["POST"])
 def register() -> Response:
+    users.check_client_limit(client_limit(), source_ip(request_of(app)))  # before any hashing
     body = parse_body(body_of(app), RegisterBody)
     with transaction_publishing(runtime(), OutboxEvent) as session:
         user = users.create_user(
@@ -36,10 +43,12 @@ def register() -> Response:
 
 @app.route("/users/login", methods=["POST"])
 def login() -> Response:
+    client = source_ip(request_of(app))
+    users.check_client_limit(client_limit(), client)  # before any hashing
     body = parse_body(body_of(app), LoginBody)
     rt = runtime()
     with transaction(rt.sessions) as session:
-        user = users.authenticate(session, login_throttle(), body.email, body.password)
+        user = users.authenticate(session, login_throttle(), body.email, body.password, client)
         user_id, role = str(user.id), user.role
     assert rt.keys.user_token_private is not None
     token = issue_user_token(
