@@ -51,7 +51,7 @@ def test_an_address_with_a_punycode_domain_logs_in_as_registered(
 
 
 def test_full_width_and_ascii_spellings_are_one_account(user_service: ShopClient) -> None:
-    # The issue: "ｆw@example.com" (full-width) and "fw@example.com" were two accounts.
+    # The issue: "ｆw@example.com" (full-width) and "fw@example.com" were two accounts.  # noqa: RUF003
     local = f"w-{tag()}"
     full_width = f"{FULLWIDTH_F}{local}@example.com"
     ascii_form = f"f{local}@example.com"
