@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import time
 
 import jwt
@@ -244,6 +245,32 @@ def test_an_unknown_route_is_a_problem_that_echoes_no_token(user_service: ShopCl
     body = problem(response, 403)  # API Gateway's status for a route it does not have
     assert "secret-token-value" not in response.text
     assert body["detail"] == "no route for GET /no/such/route"
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/users/" + "x" * 70_000, 414),  # past http.server's 64 KiB request line
+])
+def test_the_http_servers_own_refusals_are_problems_that_echo_nothing(
+    user_service: ShopClient, path: str, status: int,
+) -> None:
+    response = user_service.call("GET", f"{path}?token=secret-token-value")
+    body = problem(response, status)
+    assert "secret-token-value" not in response.text and "xxxx" not in body["detail"]
+
+
+def test_a_malformed_request_line_is_a_problem_that_echoes_nothing(
+    user_service: ShopClient,
+) -> None:
+    host, port = user_service.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /users/me?token=secret-token-value HTTP/1.1 extra\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    # A line it cannot parse gets an HTTP/0.9-style answer (no status line, no headers),
+    # as from the standard library: the body alone, now a problem.
+    body = answer.partition(b"\r\n\r\n")[2] if answer.startswith(b"HTTP/") else answer
+    assert json.loads(body)["status"] == 400 and b"secret-token-value" not in answer
 
 
 def test_a_request_id_is_kept_only_when_short_and_plain(user_service: ShopClient) -> None:

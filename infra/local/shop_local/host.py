@@ -67,6 +67,26 @@ class ShopRequestHandler(ChaliceRequestHandler):
             )
             self.access_log.flush()
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The HTTP server's own refusals (400 malformed request line, 414 URI too long,
+        431, 501) as problems too, instead of http.server's HTML page.
+
+        The detail is the status' standard description, never the stdlib's message,
+        which quotes the raw request line (and whatever token its query string held).
+        """
+        self.log_error("code %d, message %s", code, message)
+        status = HTTPStatus(code)
+        problem = Problem(code, status.phrase, status.description, slug="bad-http-request")
+        body = json.dumps(problem.to_dict()).encode()
+        self.send_response(code, status.phrase)
+        self.send_header("Content-Type", PROBLEM_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # The gateway's own refusals (no such route, as API Gateway's 403 "Missing
         # Authentication Token") become problems too. API Gateway's text would echo
