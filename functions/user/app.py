@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import users
-from chalicelib.deps import login_throttle, runtime
+from chalicelib.deps import client_limit, login_throttle, runtime
 from chalicelib.models import OutboxEvent
 from chalicelib.schemas import (
     AdminCreateUserBody,
@@ -26,7 +26,13 @@ from shop_common.openapi import ApiInfo
 from shop_common.outbox_relay import relay_unpublished, transaction_publishing
 from shop_common.tokens import USER_TOKEN_KID, issue_user_token, public_jwk
 from shop_common.validation import parse_body
-from shop_common.web import body_of, install_http_middleware, json_response, request_of
+from shop_common.web import (
+    body_of,
+    install_http_middleware,
+    json_response,
+    request_of,
+    source_ip,
+)
 
 app = Chalice(app_name="shop-user")
 install_http_middleware(app)
@@ -45,6 +51,7 @@ INTERNAL_CALLERS = frozenset({"product", "order", "communication"})
 @operation("Register an enduser", Access.PUBLIC, Answer(201, "the new user", UserOut),
            body=RegisterBody, problems={409: "`email-taken`: an account with this email exists"})
 def register() -> Response:
+    users.check_client_limit(client_limit(), source_ip(request_of(app)))  # before any hashing
     body = parse_body(body_of(app), RegisterBody)
     with transaction_publishing(runtime(), OutboxEvent) as session:
         user = users.create_user(
@@ -60,10 +67,12 @@ def register() -> Response:
                401: "wrong email or password",
                429: "`throttled`: too many failed logins for this email (Retry-After)"})
 def login() -> Response:
+    client = source_ip(request_of(app))
+    users.check_client_limit(client_limit(), client)  # before any hashing
     body = parse_body(body_of(app), LoginBody)
     rt = runtime()
     with transaction(rt.sessions) as session:
-        user = users.authenticate(session, login_throttle(), body.email, body.password)
+        user = users.authenticate(session, login_throttle(), body.email, body.password, client)
         user_id, role = str(user.id), user.role
     assert rt.keys.user_token_private is not None
     token = issue_user_token(

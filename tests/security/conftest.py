@@ -58,9 +58,11 @@ class Minter:
     def expired_user(self, user_id: str, role: str = "enduser") -> str:
         return self.user(user_id, role, ttl=60, now=int(time.time()) - 3600)
 
-    def service(self, caller: str, audience: str, ttl: int = 30) -> str:
+    def service(self, caller: str, audience: str, ttl: int = 30,
+                now: int | None = None) -> str:
         key = load_private_key(self.stack.workdir / "keys", service_key_name(caller))
-        return issue_service_token(key, caller=caller, audience=audience, ttl_seconds=ttl)
+        return issue_service_token(key, caller=caller, audience=audience, ttl_seconds=ttl,
+                                   now=now)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 
@@ -20,6 +22,14 @@ class ShopClient:
     def to(cls, base_url: str) -> ShopClient:
         return cls(base_url, requests.Session())
 
+    @classmethod
+    def from_address(cls, base_url: str, address: str) -> ShopClient:
+        """A client whose connections come from `address` (any of 127.0.0.0/8 on Linux),
+        so the service sees it as a client of its own (`sourceIp`)."""
+        session = requests.Session()
+        session.mount("http://", SourceAddressAdapter(address))
+        return cls(base_url, session)
+
     def call(self, method: str, path: str, token: str | None = None, json: Any = None,
              headers: dict[str, str] | None = None, data: bytes | str | None = None,
              ) -> requests.Response:
@@ -29,6 +39,24 @@ class ShopClient:
         return self.session.request(
             method, self.base_url + path, json=json, data=data, headers=all_headers, timeout=30
         )
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, address: str) -> None:
+        self.address = address  # set before the base class builds the pool manager
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def loopback_address() -> str:
+    """A random address of 127.0.0.0/8 other than 127.0.0.1: a client nobody else is."""
+    while True:
+        address = f"127.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(2, 254)}"
+        if address != "127.0.0.1":
+            return address
 
 
 def unique_email(prefix: str = "user") -> str:

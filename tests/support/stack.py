@@ -106,6 +106,11 @@ class ThrowawayStack:
             "SHOP_KEYS_DIR": str(keys_dir),
             "SHOP_AMQP_URL": f"amqp://guest:guest@127.0.0.1:5672/shoptest-{self.run_id}",
             "SHOP_LOG_LEVEL": "INFO",
+            # Every test talks from 127.0.0.1: one address's limits would throttle the
+            # whole suite. The throttling tests run a user service with the defaults and
+            # call it from distinct loopback addresses (tests/integration/test_login_throttling.py).
+            "SHOP_AUTH_REQUESTS_PER_CLIENT_PER_MINUTE": "1000000",
+            "SHOP_LOGIN_CLIENT_FREE_FAILURES": "1000000",
             **{
                 f"SHOP_{s.upper()}_SERVICE_URL": f"http://127.0.0.1:{p}"
                 for s, p in self.ports.items()

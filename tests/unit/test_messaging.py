@@ -6,8 +6,17 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import pika
+
 from shop_common.breaker import CircuitBreaker
-from shop_common.messaging import EXCHANGE, OutgoingEvent, connection_parameters
+from shop_common.messaging import (
+    EXCHANGE,
+    PARKED_FROM_HEADER,
+    PARKED_REASON_HEADER,
+    MessageToPark,
+    OutgoingEvent,
+    connection_parameters,
+)
 from shop_common.outbox import event_message
 from shop_common.outbox_relay import outgoing_event
 
@@ -66,3 +75,17 @@ def test_can_bound_connection_attempts_by_the_timeout() -> None:
     assert parameters.socket_timeout == 1.5 and parameters.stack_timeout == 1.5
     assert parameters.blocked_connection_timeout == 1.5
     assert parameters.heartbeat == 0
+
+
+def test_a_parked_message_keeps_its_identity_and_carries_its_reason() -> None:
+    delivered = pika.BasicProperties(message_id="m-1", type="order.placed", app_id="shop-order",
+                                     content_type="application/json", headers={"x-trace": "t"},
+                                     delivery_mode=1)
+    parked = MessageToPark("communication.order_invoice", b"{}", delivered,
+                           "data.order_id: Input should be a valid UUID").parked_properties()
+    assert (parked.message_id, parked.type, parked.app_id, parked.content_type) == (
+        "m-1", "order.placed", "shop-order", "application/json")
+    assert parked.delivery_mode == 2
+    assert parked.headers == {
+        "x-trace": "t", PARKED_REASON_HEADER: "data.order_id: Input should be a valid UUID",
+        PARKED_FROM_HEADER: "communication.order_invoice"}

@@ -1,4 +1,4 @@
-"""Money parsing: two decimal places, from a string or a JSON number, never rounded."""
+"""Money parsing: two decimal places, from a string or an exact JSON number, never rounded."""
 
 from __future__ import annotations
 
@@ -9,21 +9,31 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from shop_common.money import Price, format_money, parse_money
+from shop_common.validation import loads_exact
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    ("9.99", "9.99"), (9.99, "9.99"), (10, "10.00"), ("10", "10.00"), ("9.9", "9.90"),
-    (" 9.90 ", "9.90"), ("9.990", "9.99"), (0.1, "0.10"), ("99999999.99", "99999999.99"),
-    (Decimal("1.5"), "1.50"), (json.loads("19.95"), "19.95"),
+    ("9.99", "9.99"), (10, "10.00"), ("10", "10.00"), ("9.9", "9.90"),
+    (" 9.90 ", "9.90"), ("9.990", "9.99"), ("99999999.99", "99999999.99"),
+    (Decimal("1.5"), "1.50"), (loads_exact("19.95"), "19.95"), (loads_exact("0.1"), "0.10"),
+    (loads_exact("1e2"), "100.00"),
 ])
 def test_can_read_amounts_with_up_to_two_places(raw: object, expected: str) -> None:
     assert format_money(parse_money(raw)) == expected
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ("9.999", "two decimal places"), (9.999, "two decimal places"),
-    (1e-7, "two decimal places"), ("0.001", "two decimal places"),
-    (float("nan"), "finite"), (float("inf"), "finite"), (json.loads("1e400"), "finite"),
+    ("9.999", "two decimal places"), ("0.001", "two decimal places"),
+    # The issue's JSON number: a float made it 10.0 and it was stored as 10.00.
+    (loads_exact("9.999999999999999999"), "two decimal places"),
+    (loads_exact("1e-7"), "two decimal places"), (loads_exact("1e400"), "at most"),
+    (Decimal("NaN"), "finite"), (Decimal("-Infinity"), "finite"),
+    # A float has already lost what was sent: never taken, whatever its value.
+    (9.99, "not a float"), (json.loads("9.999999999999999999"), "not a float"),
+    (float("nan"), "not a float"),
+    # Python's Decimal reads any script's digits; an amount is ASCII.
+    ("٩.٩٩", "decimal amount"), ("９.９９", "decimal amount"),  # noqa: RUF001 (the point)
+    ("9.\N{FULLWIDTH DIGIT NINE}9", "decimal amount"),
     (True, "decimal amount"), (None, "decimal amount"), ([1], "decimal amount"),
     ("1e3", "decimal amount"), ("1_000", "decimal amount"), ("", "decimal amount"),
     ("9,99", "decimal amount"), ("NaN", "decimal amount"),

@@ -118,7 +118,7 @@ def test_expired_service_token_is_refused() -> None:
 
 
 def test_service_token_living_longer_than_60_seconds_is_refused() -> None:
-    with pytest.raises(TokenError, match="lives too long"):
+    with pytest.raises(TokenError, match="lives longer than 60 s"):
         verify_service_token(service_token(ttl=61), SERVICE_PUBLICS, audience="user")
 
 
@@ -178,3 +178,69 @@ def test_can_publish_the_user_token_key_as_a_jwk_that_verifies_tokens() -> None:
 def test_a_user_token_whose_subject_is_not_a_user_id_is_refused() -> None:
     with pytest.raises(TokenError, match="malformed subject"):
         verify_user(user_token(user_id="not-a-uuid"))
+
+
+TEN_YEARS = 10 * 365 * 24 * 3600
+
+
+def test_a_user_token_whose_exp_is_ten_years_away_is_refused() -> None:
+    # Signed with the real key: only the lifetime gives it away.
+    with pytest.raises(TokenError, match="lives longer than 900 s"):
+        verify_user(user_token(ttl_seconds=TEN_YEARS))
+
+
+def test_a_user_token_living_exactly_the_configured_ttl_is_accepted() -> None:
+    token = user_token(ttl_seconds=300)
+    claims = verify_user_token(token, USER_KEY.public_key(), issuer=ISSUER, audience=AUDIENCE,
+                               max_ttl_seconds=300)
+    assert claims.user_id == USER_ID
+    with pytest.raises(TokenError, match="lives longer than 299 s"):
+        verify_user_token(token, USER_KEY.public_key(), issuer=ISSUER, audience=AUDIENCE,
+                          max_ttl_seconds=299)
+
+
+def verify_user_with_leeway(token: str, leeway: int) -> object:
+    return verify_user_token(token, USER_KEY.public_key(), issuer=ISSUER, audience=AUDIENCE,
+                             leeway_seconds=leeway)
+
+
+def test_a_user_token_from_a_clock_a_second_ahead_needs_the_leeway() -> None:
+    ahead = user_token(now=int(time.time()) + 2)  # issued "in the future" by a fast clock
+    with pytest.raises(TokenError, match="iat"):
+        verify_user_with_leeway(ahead, 0)
+    assert verify_user_with_leeway(ahead, 5)
+    with pytest.raises(TokenError, match="iat"):
+        verify_user_with_leeway(user_token(now=int(time.time()) + 30), 5)
+
+
+def test_a_user_token_just_expired_passes_within_the_leeway_only() -> None:
+    just_expired = user_token(ttl_seconds=60, now=int(time.time()) - 62)
+    with pytest.raises(TokenError, match="expired"):
+        verify_user_with_leeway(just_expired, 0)
+    assert verify_user_with_leeway(just_expired, 5)
+    with pytest.raises(TokenError, match="expired"):
+        verify_user_with_leeway(user_token(ttl_seconds=60, now=int(time.time()) - 70), 5)
+
+
+def test_a_user_token_not_yet_valid_passes_within_the_leeway_only() -> None:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": USER_ID, "role": "enduser", "typ": "user",
+              "iat": now, "exp": now + 900}
+    soon = jwt.encode({**claims, "nbf": now + 2}, USER_KEY, algorithm="EdDSA")
+    later = jwt.encode({**claims, "nbf": now + 30}, USER_KEY, algorithm="EdDSA")
+    with pytest.raises(TokenError, match="not yet valid"):
+        verify_user_with_leeway(soon, 0)
+    assert verify_user_with_leeway(soon, 5)
+    with pytest.raises(TokenError, match="not yet valid"):
+        verify_user_with_leeway(later, 5)
+
+
+def test_the_leeway_applies_to_service_tokens_too() -> None:
+    ahead = service_token(ttl=30, now=int(time.time()) + 2)
+    with pytest.raises(TokenError, match="iat"):
+        verify_service_token(ahead, SERVICE_PUBLICS, audience="user")
+    claims = verify_service_token(ahead, SERVICE_PUBLICS, audience="user", leeway_seconds=5)
+    assert claims.caller == "product"
+    just_expired = service_token(ttl=30, now=int(time.time()) - 32)
+    assert verify_service_token(just_expired, SERVICE_PUBLICS, audience="user",
+                                leeway_seconds=5)

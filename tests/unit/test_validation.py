@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from shop_common.errors import Problem
-from shop_common.validation import MAX_BODY_BYTES, StrictBody, parse_body
+from shop_common.validation import MAX_BODY_BYTES, StrictBody, loads_exact, parse_body
 
 
 class Pet(StrictBody):
@@ -68,6 +69,85 @@ def test_a_nul_character_is_a_422_naming_the_field() -> None:
     assert problem.status == 422
     assert [e.field for e in problem.errors] == ["name"]
     assert "NUL" in problem.errors[0].message
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("Ann\r\nBcc: victim@example.com", "U+000D CR"), ("Ann\nB", "U+000A LF"),
+    ("tab\there", "U+0009 TAB"), ("esc\u001b[31m", "U+001B ESC"), ("del\u007f", "U+007F"),
+    ("c1\u0085", "U+0085"), ("line\u2028sep", "U+2028 LINE SEPARATOR"),
+    ("para\u2029sep", "U+2029 PARAGRAPH SEPARATOR"),
+    ("admin\u202egnp.exe", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ("iso\u2067late", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+])
+def test_control_characters_are_a_422_naming_field_and_character(name: str, shown: str) -> None:
+    problem = problem_of(raw({"name": name, "legs": 4}))
+    assert problem.status == 422
+    assert [(e.field, e.message) for e in problem.errors] == [
+        ("name", f"must not contain control characters ({shown})")]
+
+
+def test_a_lone_surrogate_is_a_422_naming_the_field() -> None:
+    # JSON may spell one ("\ud800"); it cannot be encoded as UTF-8 for the database.
+    assert [e.field for e in problem_of(b'{"name": "lone \\ud800", "legs": 4}').errors] == [
+        "name"]
+
+
+@pytest.mark.parametrize("name", [
+    "Zoë", "王小明", "محمد", "می\u200cخواهم",  # noqa: RUF001 (real names)
+    "👩\u200d💻", "O'Brien-Smith", "Ünïcödé ✓",
+])
+def test_real_names_are_accepted(name: str) -> None:
+    assert parse_body(raw({"name": name, "legs": 4}), Pet).name == name
+
+
+class Tagged(StrictBody):
+    tags: list[str]
+    legs: int
+
+
+def test_control_characters_nested_anywhere_in_the_body_are_refused() -> None:
+    with pytest.raises(Problem) as error:
+        parse_body(raw({"tags": ["ok", "bad\nline"], "legs": 4}), Tagged)
+    assert [e.field for e in error.value.errors] == ["tags.1"]
+    # A field the model rejects for its type still names the control character elsewhere.
+    with pytest.raises(Problem) as error:
+        parse_body(raw({"tags": "x", "legs": 4, "extra": {"deep": ["\r"]}}), Tagged)
+    assert {e.field for e in error.value.errors} == {"tags", "extra", "extra.deep.0"}
+
+
+def test_json_numbers_are_read_exactly() -> None:
+    assert loads_exact(b'{"price": 9.999999999999999999}') == {
+        "price": Decimal("9.999999999999999999")}
+    assert loads_exact("[1, 2.50]") == [1, Decimal("2.50")]
+
+
+@pytest.mark.parametrize("body", [b'{"name": "Rex", "legs": NaN}', b'{"legs": Infinity}',
+                                  b'{"legs": -Infinity}'])
+def test_nan_and_infinity_are_not_json(body: bytes) -> None:
+    problem = problem_of(body)
+    assert problem.status == 400 and "not a JSON number" in problem.detail
+
+
+def test_a_number_where_an_integer_belongs_is_not_rounded() -> None:
+    # As a float, 4.000000000000000001 was 4.0, which an int field takes as 4.
+    for legs in (b"4.000000000000000001", b"4.5"):
+        problem = problem_of(b'{"name": "Rex", "legs": ' + legs + b"}")
+        assert {e.field for e in problem.errors} == {"legs"}
+
+
+def test_a_deeply_nested_value_inside_an_object_is_a_problem_not_a_crash() -> None:
+    nested = b'{"name": "Rex", "legs": 4, "x": ' + b"[" * 900 + b"]" * 900 + b"}"
+    problem = problem_of(nested)
+    assert problem.status in (400, 422)
+
+
+def test_validation_errors_never_carry_the_value() -> None:
+    class Secret(StrictBody):
+        password: str = Field(min_length=50)
+
+    with pytest.raises(ValidationError) as error:
+        Secret.model_validate({"password": "hunter2-is-short"})
+    assert "hunter2" not in str(error.value)
 
 
 def test_json_nested_too_deep_is_a_400_not_a_crash() -> None:

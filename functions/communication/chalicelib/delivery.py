@@ -6,15 +6,24 @@ waits on that row and then finds it; a failed send rolls it back so a retry send
 The only way to send twice is to die between the server's "accepted" and the
 commit, a window of one database round trip.
 
-A batch is all-or-nothing for the event-source mapping, so every message is handled
-before the function raises: good messages are sent (and skipped when redelivered),
-while an unparseable one, or a send that failed, makes the batch fail and come back.
-An unparseable message thus reaches the dead-letter queue after the delivery limit
-instead of being retried forever.
+A batch is all-or-nothing for the event-source mapping (Amazon MQ has no partial-batch
+response, https://docs.aws.amazon.com/lambda/latest/dg/with-mq.html): if the function
+raises, every message of the batch comes back, and after the queue's delivery limit
+the broker dead-letters them all, good ones included. So the function sorts them
+itself:
+
+- a message that can never succeed (it fails validation, or the mail server refuses
+  it with a 5xx) is *parked*: put into `<queue>.dlq` by the function, with the reason
+  in the `x-shop-parked-reason` header, and the batch goes on. Parking is recorded in
+  the database as sending is, so a redelivered batch parks a message once;
+- a failure that may pass (mail server or database down, broker unreachable while
+  parking) fails the batch after every message was tried, so it is redelivered;
+  what was sent meanwhile is skipped on the way round.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,11 +34,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chalicelib.deps import SERVICE, mailer, runtime
 from chalicelib.emails import Email, mime_message
-from chalicelib.mailers import Mailer
-from chalicelib.messages import read_batch
-from chalicelib.models import SentEmail
+from chalicelib.mailers import Mailer, PermanentSendError
+from chalicelib.messages import Received, Unparseable, read_batch
+from chalicelib.models import ParkedMessage, SentEmail
 from shop_common import metrics
 from shop_common.db import transaction
+from shop_common.messaging import MessageToPark, park_messages
 from shop_common.outbox import utcnow
 
 log = logging.getLogger("shop.communication")
@@ -59,18 +69,44 @@ def send_once(sessions: sessionmaker[Session], mail: Mailer, email: Email, sende
     return True
 
 
+def digest_of(message: Received) -> str:
+    identity = b"\x00".join([message.queue.encode(), (message.message_id or "").encode(),
+                             message.body])
+    return hashlib.sha256(identity).hexdigest()
+
+
+def park_once(sessions: sessionmaker[Session], amqp_url: str, timeout: float,
+              rejected: Unparseable) -> bool:
+    """Park the message unless this service parked it before; True when parked now.
+
+    Raises (shop_common.messaging.ParkingError, a database error) when it could not:
+    the message must then come back with its batch.
+    """
+    message = rejected.message
+    with transaction(sessions) as session:
+        claimed = session.execute(
+            insert(ParkedMessage)
+            .values(digest=digest_of(message), queue=message.queue[:200],
+                    message_id=message.message_id[:200] if message.message_id else None,
+                    reason=rejected.reason[:500], parked_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["digest"])
+            .returning(ParkedMessage.digest)
+        ).first()
+        if claimed is None:
+            return False
+        park_messages(amqp_url, [MessageToPark(message.queue, message.body,
+                                               message.properties, rejected.reason)], timeout)
+    return True
+
+
 def deliver_batch(event: dict[str, Any], model: type[EventT], kind: str,
                   render: Callable[[EventT], Email]) -> dict[str, int]:
     batch = read_batch(event, model)
-    for bad in batch.unparseable:
-        metrics.email_failed(SERVICE, kind)
-        log.error("unparseable message left to the dead-letter queue", extra={
-            "source": bad.source, "message_id": bad.message_id, "reason": bad.reason,
-        })
     rt = runtime()
+    rejected = list(batch.unparseable)
     sent = duplicates = failed = 0
     for item in batch.events:
-        email = render(item)
+        email = render(item.event)
         try:
             if send_once(rt.sessions, mailer(), email, rt.settings.mail_sender):
                 sent += 1
@@ -80,12 +116,26 @@ def deliver_batch(event: dict[str, Any], model: type[EventT], kind: str,
                 duplicates += 1
                 log.info("email already sent; skipped",
                          extra={"kind": kind, "event_id": str(email.event_id)})
+        except PermanentSendError as exc:
+            rejected.append(Unparseable(item.message, f"refused by the mail server: {exc}"))
         except Exception:  # one failed send must not stop the rest of the batch
             failed += 1
             metrics.email_failed(SERVICE, kind)
             log.exception("email not sent", extra={"kind": kind, "event_id": str(email.event_id)})
-    summary = {"sent": sent, "duplicates": duplicates, "failed": failed,
-               "unparseable": len(batch.unparseable)}
-    if failed or batch.unparseable:
+    parked = 0
+    for bad in rejected:
+        metrics.email_failed(SERVICE, kind)
+        extra = {"queue": bad.message.queue, "message_id": bad.message.message_id,
+                 "reason": bad.reason}
+        try:
+            if park_once(rt.sessions, str(rt.settings.amqp_url),
+                         rt.settings.amqp_publish_timeout_seconds, bad):
+                parked += 1
+                log.error("message parked in the dead-letter queue", extra=extra)
+        except Exception:
+            failed += 1
+            log.exception("message could not be parked; the batch will come back", extra=extra)
+    summary = {"sent": sent, "duplicates": duplicates, "failed": failed, "parked": parked}
+    if failed:
         raise BatchFailed(f"{kind}: {summary}")
     return summary

@@ -75,7 +75,7 @@ def invoice_email(event: OrderPlacedEvent) -> Email:
     cells = "".join(f"<td>{escape(value)}</td>" for value in row)
     html = html_page(subject, (
         f"<p>Hello {escape(data.name)},</p>\n"
-        f"<p>thank you for your order {escape(data.order_id)}. Your invoice:</p>\n"
+        f"<p>thank you for your order {escape(str(data.order_id))}. Your invoice:</p>\n"
         "<table border=\"1\" cellpadding=\"4\" cellspacing=\"0\">\n"
         "<tr>" + "".join(f"<th>{h}</th>" for h in headings) + "</tr>\n"
         f"<tr>{cells}</tr>\n</table>\n"

@@ -9,9 +9,24 @@ from typing import Any, Protocol
 from shop_common.config import Settings
 
 
+class PermanentSendError(Exception):
+    """The mail server refused this message for good: sending it again cannot help."""
+
+
 class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None:
-        """Hand the message over; raise if the server did not accept it."""
+        """Hand the message over; raise if the server did not accept it
+        (PermanentSendError when it never will)."""
+
+
+def smtp_refusal(exc: smtplib.SMTPException) -> int | None:
+    """The SMTP reply code refusing the message, if the exception carries one."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return min(codes) if codes else None
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code
+    return None
 
 
 class SmtpMailer:
@@ -19,8 +34,16 @@ class SmtpMailer:
         self._host, self._port, self._timeout = host, port, timeout_seconds
 
     def send(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
-            smtp.send_message(message)
+        try:
+            with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
+                smtp.send_message(message)
+        except smtplib.SMTPException as exc:
+            code = smtp_refusal(exc)
+            # 5yz is a permanent negative completion reply (RFC 5321 §4.2.1); 4yz, or a
+            # connection that failed, is worth another try.
+            if code is not None and 500 <= code < 600:
+                raise PermanentSendError(f"SMTP {code}: {type(exc).__name__}") from exc
+            raise
 
 
 class SesMailer:

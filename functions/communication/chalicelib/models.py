@@ -26,3 +26,16 @@ class SentEmail(Base):
     subject: Mapped[str] = mapped_column(String(200))
     message_id: Mapped[str] = mapped_column(String(200))
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ParkedMessage(Base):
+    """A message put into its dead-letter queue by this service; the key makes a
+    redelivered batch park it only once."""
+
+    __tablename__ = "parked_messages"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    parked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,4 +1,10 @@
-"""The events this service reads (DESIGN.md §3): envelope fields, then each event's data.
+"""The events this service reads: envelope fields, then each event's data.
+
+Every field an email uses is checked before anything is sent: ids are UUIDs, addresses
+valid (and canonical, shop_common.email_address), text free of control characters (a
+CR/LF in a name or id would forge lines of the text email), amounts exact with two
+places, and an invoice's total is its quantity times its unit price. A message that
+fails can never succeed, however often it is delivered.
 
 Unknown fields are ignored, so a producer can add data without breaking this consumer;
 missing or malformed ones make the message unparseable.
@@ -11,34 +17,51 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
+from shop_common.email_address import CanonicalEmail
 from shop_common.money import parse_money
+from shop_common.text import check_text
 
 Money = Annotated[Decimal, BeforeValidator(parse_money), Field(ge=0)]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
 
 
 class EventData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # hide_input_in_errors: the reason a message is parked names fields, never their values.
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
 class SignedUp(EventData):
-    user_id: str
-    email: EmailStr
+    user_id: uuid.UUID
+    email: CanonicalEmail
     name: Text
 
 
 class OrderPlaced(EventData):
-    order_id: str
-    user_id: str
-    email: EmailStr
+    order_id: uuid.UUID
+    user_id: uuid.UUID
+    email: CanonicalEmail
     name: Text
-    product_id: str
+    product_id: uuid.UUID
     product_name: Text
-    quantity: int = Field(gt=0)
+    quantity: Annotated[StrictInt, Field(gt=0)]
     unit_price: Money
     total: Money
+
+    @model_validator(mode="after")
+    def _total_is_quantity_times_unit_price(self) -> OrderPlaced:
+        if self.total != self.unit_price * self.quantity:
+            raise ValueError("total is not quantity times unit_price")
+        return self
 
 
 class SignedUpEvent(EventData):

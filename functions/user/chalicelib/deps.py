@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from chalicelib.throttle import LoginThrottle
+from chalicelib.client_limit import ClientRateLimit
+from chalicelib.throttle import LoginPolicy, LoginThrottle
 from shop_common.runtime import ServiceRuntime, get_runtime
 
 SERVICE = "user"
@@ -17,7 +18,12 @@ def runtime() -> ServiceRuntime:
 @cache
 def login_throttle() -> LoginThrottle:
     settings = runtime().settings
-    return LoginThrottle(
-        runtime().redis, settings.redis_namespace,
-        settings.login_max_failures, settings.login_lockout_seconds,
-    )
+    return LoginThrottle(runtime().redis, settings.redis_namespace,
+                         LoginPolicy.from_settings(settings))
+
+
+@cache
+def client_limit() -> ClientRateLimit:
+    settings = runtime().settings
+    return ClientRateLimit(runtime().redis, settings.redis_namespace,
+                           settings.auth_requests_per_client_per_minute)

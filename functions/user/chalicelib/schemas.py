@@ -8,10 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chalicelib.models import User
 from shop_common.api_models import Timestamp
+from shop_common.email_address import CanonicalEmail
 from shop_common.validation import StrictBody
 
 MIN_PASSWORD_LENGTH = 10
@@ -43,11 +44,10 @@ Password = Annotated[
     AfterValidator(check_password_strength),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
-Email = Annotated[EmailStr, Field(max_length=254)]
 
 
 class RegisterBody(StrictBody):
-    email: Email
+    email: CanonicalEmail
     password: Password
     name: Name
 
@@ -57,7 +57,8 @@ class AdminCreateUserBody(RegisterBody):
 
 
 class LoginBody(StrictBody):
-    email: Annotated[str, Field(min_length=1, max_length=254)]
+    # Canonical like at sign-up, so every spelling of the address reaches the account.
+    email: CanonicalEmail
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
 
 

@@ -9,11 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from chalicelib.client_limit import ClientRateLimit
 from chalicelib.models import OutboxEvent, User
 from chalicelib.throttle import LoginThrottle
+from shop_common.email_address import canonical_email
 from shop_common.errors import Problem, conflict, not_found, too_many_requests, unauthorized
 from shop_common.outbox import record_event
-from shop_common.passwords import hash_password, needs_rehash, verify_password
+from shop_common.passwords import check_password, hash_password
 
 USER_SIGNED_UP = "user.signed_up"
 
@@ -26,12 +28,13 @@ class NewUser:
     role: str
 
 
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def find_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(User.email == normalize_email(email)))
+    """The account of `email` in any spelling that has the same canonical form."""
+    try:
+        key = canonical_email(email)
+    except ValueError:
+        return None  # not an address: no account has it
+    return session.scalar(select(User).where(User.email == key))
 
 
 def find_by_id(session: Session, user_id: str) -> User | None:
@@ -53,7 +56,7 @@ def create_user(session: Session, new: NewUser) -> User:
     """Insert the user and its `user.signed_up` event in the caller's transaction."""
     user = User(
         id=uuid.uuid4(),
-        email=normalize_email(new.email),
+        email=canonical_email(new.email),
         name=new.name,
         role=new.role,
         password_hash=hash_password(new.password),
@@ -70,21 +73,35 @@ def create_user(session: Session, new: NewUser) -> User:
     return user
 
 
-def authenticate(session: Session, throttle: LoginThrottle, email: str, password: str) -> User:
-    locked_for = throttle.claim_attempt(email)
-    if locked_for:
-        raise too_many_requests("too many failed logins; try again later", locked_for)
+def check_client_limit(limit: ClientRateLimit, client: str) -> None:
+    """Raise a 429 when `client` has sent too many logins and sign-ups this minute."""
+    wait = limit.wait_seconds(client)
+    if wait:
+        raise too_many_requests(
+            "too many sign-in and sign-up requests from your address; try again later", wait)
+
+
+def authenticate(session: Session, throttle: LoginThrottle, email: str, password: str,
+                 client: str) -> User:
+    """The account whose password this is, or 401; 429 while failures make it wait.
+
+    `email` is canonical (the request body's validator made it so); `client` is the
+    caller's address.
+    """
+    wait = throttle.claim_attempt(email, client)
+    if wait:
+        raise too_many_requests("too many failed logins; try again later", wait)
     try:
         user = find_by_email(session, email)
-        valid = verify_password(user.password_hash if user else None, password)
+        check = check_password(user.password_hash if user else None, password)
     except BaseException:
         # Not a wrong password (the database is down, say): the attempt does not count.
-        throttle.release(email)
+        throttle.release(email, client)
         raise
-    if not valid or user is None:
+    if not check.valid or user is None:
         raise wrong_credentials()  # the claimed attempt stays counted as a failure
-    throttle.reset(email)
-    if needs_rehash(user.password_hash):
+    throttle.succeeded(email, client)
+    if check.rehash:
         user.password_hash = hash_password(password)
     return user
 

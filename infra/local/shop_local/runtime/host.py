@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -35,22 +36,56 @@ from chalice.local import ThreadedHTTPServer as ChaliceThreadedHTTPServer
 from shop_common.config import SettingsError
 from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
 from shop_common.metrics import announce_process
+from shop_common.redaction import redact_text
 from shop_common.runtime import get_runtime
 from shop_local.apps import function_dir
 from shop_local.runtime.schedules import ScheduleRunner, scheduled_functions
+
+log = logging.getLogger("shop.host")
+
+# The client went away before its answer was written: nothing is wrong with the server.
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
 
 class ShopRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY in setup()
     access_log: Any = None
 
+    def setup(self) -> None:
+        super().setup()
+        # API Gateway puts the caller's address in requestContext.identity.sourceIp;
+        # chalice.local writes 127.0.0.1 for everyone, which would make every local
+        # client one client to the login throttle.
+        self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
+
     def log_message(self, format: str, *args: Any) -> None:  # the stdlib signature
         if self.access_log is not None:
+            # The request line can carry a token in its query string.
+            line = redact_text(format % args)
             self.access_log.write(
-                f'{self.client_address[0]} - - [{self.log_date_time_string()}] {format % args}\n'
+                f'{self.client_address[0]} - - [{self.log_date_time_string()}] {line}\n'
             )
             self.access_log.flush()
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The HTTP server's own refusals (400 malformed request line, 414 URI too long,
+        431, 501) as problems too, instead of http.server's HTML page.
+
+        The detail is the status' standard description, never the stdlib's message,
+        which quotes the raw request line (and whatever token its query string held).
+        """
+        self.log_error("code %d, message %s", code, message)
+        status = HTTPStatus(code)
+        problem = Problem(code, status.phrase, status.description, slug="bad-http-request")
+        body = json.dumps(problem.to_dict()).encode()
+        self.send_response(code, status.phrase)
+        self.send_header("Content-Type", PROBLEM_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # The gateway's own refusals (no such route, as API Gateway's 403 "Missing
@@ -68,6 +103,21 @@ class ShopRequestHandler(ChaliceRequestHandler):
 class ShopHTTPServer(ChaliceThreadedHTTPServer):
     request_queue_size = 256
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a failed request through logging, never socketserver's raw traceback print.
+
+        The stock handler prints the traceback to stderr, and the exception being
+        handled can hold the request's Authorization header (chalice.local's 403 for an
+        unknown route quotes it); logging redacts it. A client that hung up is one line.
+        """
+        error = sys.exc_info()[1]
+        peer = client_address[0] if isinstance(client_address, tuple) else client_address
+        if isinstance(error, CLIENT_GONE):
+            log.info("client %s went away before its response was written (%s)",
+                     peer, type(error).__name__)
+            return
+        log.error("error while serving a request from %s", peer, exc_info=True)
 
 
 def load_app(service: str, stage: str) -> tuple[Any, Any, Any]:

@@ -36,6 +36,8 @@ def current_user(headers: Mapping[str, str], keys: KeyRing, settings: Settings) 
         return verify_user_token(
             bearer_token(headers), keys.user_token_public,
             issuer=settings.token_issuer, audience=settings.token_audience,
+            max_ttl_seconds=settings.access_token_ttl_seconds,
+            leeway_seconds=settings.token_leeway_seconds,
         )
     except TokenError as exc:
         raise unauthorized(f"invalid token: {exc}") from None
@@ -63,6 +65,7 @@ def calling_service(
         claims = verify_service_token(
             bearer_token(headers), keys.service_publics,
             audience=settings.service_name, max_ttl_seconds=settings.service_token_ttl_seconds,
+            leeway_seconds=settings.token_leeway_seconds,
         )
     except TokenError as exc:
         raise unauthorized(f"a service token is required: {exc}") from None

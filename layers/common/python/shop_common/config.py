@@ -48,11 +48,23 @@ class Settings(BaseModel):
     token_audience: str = "shop"  # noqa: S105 (a claim value, not a secret)
     access_token_ttl_seconds: int = Field(default=900, gt=0, le=3600)
     service_token_ttl_seconds: int = Field(default=60, gt=0, le=60)
+    # Clock skew tolerated on iat/nbf/exp of every token (user and service).
+    token_leeway_seconds: int = Field(default=5, ge=0, le=60)
     db_lock_timeout_ms: int = Field(default=2000, gt=0)
     db_statement_timeout_ms: int = Field(default=10000, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
-    login_max_failures: int = Field(default=5, gt=0)
-    login_lockout_seconds: int = Field(default=300, gt=0)
+    # User service, login and sign-up throttling (chalicelib/throttle.py, client_limit.py):
+    # failures allowed before delays begin, per account+address, account, and address;
+    # the delays double from the base up to their caps; counters forget after the window.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_account_free_failures: int = Field(default=20, ge=1)
+    login_client_free_failures: int = Field(default=20, ge=1)
+    login_delay_base_seconds: float = Field(default=1.0, gt=0, le=60)
+    login_delay_max_seconds: int = Field(default=900, gt=0, le=86400)
+    login_account_delay_max_seconds: int = Field(default=60, gt=0, le=86400)
+    login_failure_window_seconds: int = Field(default=3600, gt=0, le=7 * 86400)
+    # Logins plus sign-ups one client address may send per minute (each costs a hash).
+    auth_requests_per_client_per_minute: int = Field(default=30, ge=1)
     # Service-to-service calls (shop_common.service_client).
     service_connect_timeout_seconds: float = Field(default=1.0, gt=0, le=10)
     service_read_timeout_seconds: float = Field(default=5.0, gt=0, le=30)

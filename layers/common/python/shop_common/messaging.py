@@ -1,6 +1,6 @@
 """RabbitMQ for the shop: connection parameters, the topology, and a confirming publisher.
 
-The topology (DESIGN.md §3): events go to the topic exchange `shop.events`, routed by
+The topology: events go to the topic exchange `shop.events`, routed by
 event type. Each consumer queue is a quorum queue with a delivery limit and the
 dead-letter exchange `shop.dlx`, which routes by queue name to `<queue>.dlq`. Both
 settings matter on RabbitMQ 3.10: it sets no delivery limit by default (a poison
@@ -233,6 +233,67 @@ class EventPublisher:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None and connection.is_open:
             with contextlib.suppress(AMQPError, OSError):  # already broken: nothing to release
+                connection.close()
+
+
+PARKED_REASON_HEADER = "x-shop-parked-reason"
+PARKED_FROM_HEADER = "x-shop-parked-from"
+
+
+class ParkingError(RuntimeError):
+    """The broker did not take a parked message; the caller must not acknowledge it."""
+
+
+@dataclass(frozen=True)
+class MessageToPark:
+    """A delivered message that can never be processed, on its way to `<queue>.dlq`."""
+
+    queue: str
+    body: bytes
+    properties: pika.BasicProperties
+    reason: str
+
+    def parked_properties(self) -> pika.BasicProperties:
+        headers = {**(self.properties.headers or {}),
+                   PARKED_REASON_HEADER: self.reason, PARKED_FROM_HEADER: self.queue}
+        return pika.BasicProperties(
+            content_type=self.properties.content_type,
+            content_encoding=self.properties.content_encoding,
+            message_id=self.properties.message_id,
+            correlation_id=self.properties.correlation_id,
+            type=self.properties.type,
+            app_id=self.properties.app_id,
+            delivery_mode=PERSISTENT,
+            headers=headers,
+        )
+
+
+def park_messages(amqp_url: str, messages: Sequence[MessageToPark], timeout: float) -> None:
+    """Put each message into its queue's dead-letter queue, with the reason in a header.
+
+    The way the broker itself dead-letters (through `shop.dlx`, routed by queue name), but
+    at once instead of after the delivery limit: a consumer whose event source redelivers
+    whole batches (Amazon MQ has no partial-batch response) parks what can never succeed
+    so the rest of the batch is not retried along with it. Published with confirms and
+    `mandatory`; raises ParkingError unless the broker took every message.
+    """
+    if not messages:
+        return
+    try:
+        connection = pika.BlockingConnection(connection_parameters(amqp_url, timeout=timeout))
+    except (AMQPError, OSError) as exc:
+        raise ParkingError(f"broker unavailable: {type(exc).__name__}") from exc
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for message in messages:
+            channel.basic_publish(DEAD_LETTER_EXCHANGE, message.queue, message.body,
+                                  message.parked_properties(), mandatory=True)
+    except (AMQPError, OSError) as exc:  # UnroutableError, NackError included
+        raise ParkingError(f"not parked: {type(exc).__name__}") from exc
+    finally:
+        if connection.is_open:
+            with contextlib.suppress(AMQPError, OSError):
                 connection.close()
 
 

@@ -1,13 +1,15 @@
 """Money: a decimal with two places, read from a string or a JSON number, written as a string.
 
-Floats never hold an amount here. A JSON number arrives as a float, so it is read back
-through its shortest repr ("9.99", not 9.9900000000000002131628...) before becoming a
-Decimal; anything that needs a third decimal place is refused rather than rounded.
+Floats never hold an amount here, not even on the way in: bodies are parsed with JSON
+numbers as Decimal (shop_common.validation.loads_exact), so `9.999999999999999999` is
+seen as it was sent and refused, where a float would have made it 10.0. A float that
+still arrives is refused, since what it was meant to say is lost. Text amounts take
+ASCII digits only: Python's Decimal("٩.٩٩") is 9.99, but no client means that.
+Anything that needs a third decimal place is refused rather than rounded.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Annotated
@@ -16,18 +18,19 @@ from pydantic import BeforeValidator, Field, PlainSerializer
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("99999999.99")
-_AMOUNT_TEXT = re.compile(r"[+-]?\d{1,12}(\.\d{1,12})?")
+_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]{1,12}(\.[0-9]{1,12})?")
 
 
 def parse_money(value: object) -> Decimal:
-    """A Decimal with exactly two places; ValueError says what is wrong with `value`."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("must be a decimal amount such as 9.99")
+    """A Decimal with exactly two places; ValueError says what is wrong with `value`.
+
+    Takes a str of ASCII digits, an int or a Decimal (a JSON number read exactly).
+    """
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError("must be a finite amount")
-        text = repr(value)
-    elif isinstance(value, str):
+        raise ValueError("must be an exact decimal amount such as 9.99, not a float")
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        raise ValueError("must be a decimal amount such as 9.99")
+    if isinstance(value, str):
         text = value.strip()
         if not _AMOUNT_TEXT.fullmatch(text):
             raise ValueError("must be a decimal amount such as 9.99")

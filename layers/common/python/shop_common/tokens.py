@@ -54,16 +54,28 @@ def issue_user_token(
     return jwt.encode(claims, key, algorithm=algorithm_for(key), headers={"kid": USER_TOKEN_KID})
 
 
-def verify_user_token(token: str, key: VerifyingKey, *, issuer: str, audience: str) -> UserClaims:
+def verify_user_token(
+    token: str, key: VerifyingKey, *, issuer: str, audience: str,
+    max_ttl_seconds: int = 900, leeway_seconds: int = 0,
+) -> UserClaims:
+    """The claims of a user token; TokenError when it is not one we would have issued.
+
+    `max_ttl_seconds` caps `exp - iat` (the issuer's configured lifetime), so a token
+    minted to live for years is refused even while its signature holds.
+    `leeway_seconds` tolerates that much clock skew on `iat`, `nbf` and `exp`
+    (RFC 7519 §4.1.4-4.1.6 allow "some small leeway").
+    """
     try:
         claims = jwt.decode(
             token, key, algorithms=[algorithm_for(key)], audience=audience, issuer=issuer,
+            leeway=leeway_seconds,
             options={"require": ["iss", "aud", "sub", "exp", "iat", "role"]},
         )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from None
     if claims.get("typ") != USER_TOKEN_TYPE:
         raise TokenError("not a user token")
+    check_lifetime(claims, max_ttl_seconds)
     if claims["role"] not in ("enduser", "superadmin"):
         raise TokenError("unknown role")
     try:
@@ -88,9 +100,12 @@ def issue_service_token(
 
 def verify_service_token(
     token: str, publics: Mapping[str, VerifyingKey], *, audience: str,
-    max_ttl_seconds: int = 60,
+    max_ttl_seconds: int = 60, leeway_seconds: int = 0,
 ) -> ServiceClaims:
-    """Accept a token only from a known service, for this service, and short-lived."""
+    """Accept a token only from a known service, for this service, and short-lived.
+
+    `leeway_seconds` as for `verify_user_token`.
+    """
     try:
         caller = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError as exc:
@@ -101,15 +116,24 @@ def verify_service_token(
     try:
         claims = jwt.decode(
             token, key, algorithms=[algorithm_for(key)], audience=audience, issuer=caller,
+            leeway=leeway_seconds,
             options={"require": ["iss", "aud", "sub", "exp", "iat"]},
         )
     except jwt.PyJWTError as exc:
         raise TokenError(str(exc)) from None
     if claims.get("typ") != SERVICE_TOKEN_TYPE or claims["sub"] != caller:
         raise TokenError("not a service token")
-    if claims["exp"] - claims["iat"] > max_ttl_seconds:
-        raise TokenError("service token lives too long")
+    check_lifetime(claims, max_ttl_seconds)
     return ServiceClaims(caller=caller, audience=audience)
+
+
+def check_lifetime(claims: Mapping[str, Any], max_ttl_seconds: int) -> None:
+    """Refuse a token whose `exp - iat` exceeds what its issuer may grant.
+
+    PyJWT has checked that both are integers (or integral numbers).
+    """
+    if int(claims["exp"]) - int(claims["iat"]) > max_ttl_seconds:
+        raise TokenError(f"token lives longer than {max_ttl_seconds} s")
 
 
 def public_jwk(key: VerifyingKey, kid: str) -> dict[str, Any]:

@@ -1,13 +1,22 @@
-"""Request-body validation: JSON in, a typed model out, or a 4xx problem naming each bad field."""
+"""Request-body validation: JSON in, a typed model out, or a 4xx problem naming each bad field.
+
+Every service reads its bodies here, so the rules hold everywhere at once: numbers are
+read as exact decimals, never floats (`9.999999999999999999` stays that, and is refused
+as a price, instead of becoming 10.0); `NaN` and `Infinity`, which are not JSON
+(RFC 8259 §6), are malformed; no string anywhere in a body may hold a control character
+(shop_common.text); unknown fields are refused.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from shop_common.errors import FieldError, bad_request, validation_failed
+from shop_common.text import forbidden_character
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -17,16 +26,41 @@ MAX_BODY_BYTES = 64 * 1024
 class StrictBody(BaseModel):
     """Base for request bodies: unknown fields are an error, never silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # hide_input_in_errors: a validation error, should it ever be logged, never carries
+    # the value (a password) that failed.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              hide_input_in_errors=True)
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul_characters(cls, value: Any) -> Any:
-        # PostgreSQL cannot store U+0000 in text: let through, it fails the INSERT (a 500)
-        # or, in a lookup, the whole query. Refused here, it is a 422 naming the field.
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL (U+0000) characters")
+    def _no_control_characters(cls, value: Any) -> Any:
+        # NUL fails PostgreSQL's INSERT (a 500); CR/LF forge lines in emails and logs.
+        problem = forbidden_character(value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
         return value
+
+
+def text_errors(data: Any) -> list[FieldError]:
+    """A FieldError for every string in a JSON value that holds a forbidden character.
+
+    Covers what a model's own validators may not see: strings nested in lists and
+    objects, and strings a field of another type would have accepted or coerced.
+    Walked with a stack, not recursion: the JSON may be nested as deep as the parser allows.
+    """
+    errors = []
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            problem = forbidden_character(value)
+            if problem:
+                errors.append(FieldError(path or "body", problem))
+        elif isinstance(value, dict):
+            pending.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+    return sorted(errors, key=lambda error: error.field)
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
@@ -34,8 +68,18 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     for error in exc.errors():
         location = ".".join(str(part) for part in error["loc"]) or "body"
         message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        message = message.removeprefix("Value error, ")  # pydantic's wrapping of our ValueErrors
         errors.append(FieldError(location, message))
     return errors
+
+
+def _not_json(constant: str) -> NoReturn:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def loads_exact(text: bytes | str) -> Any:
+    """`json.loads` with numbers as Decimal and int, never float; ValueError for NaN/Infinity."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
 
 
 def parse_json(raw_body: bytes | str | None) -> Any:
@@ -46,7 +90,7 @@ def parse_json(raw_body: bytes | str | None) -> Any:
     if len(raw_body) > MAX_BODY_BYTES:
         raise bad_request(f"the request body exceeds {MAX_BODY_BYTES} bytes", slug="too-large")
     try:
-        return json.loads(raw_body)
+        return loads_exact(raw_body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
     except RecursionError:
@@ -59,6 +103,12 @@ def parse_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object", slug="malformed-json")
     try:
-        return model.model_validate(data)
+        body: ModelT | None = model.model_validate(data)
+        errors = []
     except ValidationError as exc:
-        raise validation_failed(field_errors(exc)) from None
+        body, errors = None, field_errors(exc)
+    named = {error.field for error in errors}
+    errors += [error for error in text_errors(data) if error.field not in named]
+    if errors or body is None:
+        raise validation_failed(errors)
+    return body

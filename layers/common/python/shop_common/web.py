@@ -134,6 +134,16 @@ def request_of(app: Chalice) -> Request:
     return request
 
 
+def source_ip(request: Request) -> str:
+    """The caller's address as API Gateway reports it (`requestContext.identity.sourceIp`).
+
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    It is the TCP peer API Gateway saw, never a client-supplied X-Forwarded-For.
+    """
+    identity = request.context.get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
+
+
 def body_of(app: Chalice) -> bytes | None:
     raw = request_of(app).raw_body
     return raw.encode() if isinstance(raw, str) else raw

@@ -1,0 +1,48 @@
+"""Which characters a text field may hold: no control, line-separator or bidi-override ones.
+
+A name with CR/LF becomes forged lines in a text email or a log; NUL cannot be stored in
+PostgreSQL text at all; a lone surrogate cannot be encoded as UTF-8; a right-to-left
+override makes text read differently from what it holds ("Trojan Source",
+CVE-2021-42574). Refused, by Unicode general category
+(https://www.unicode.org/reports/tr44/#General_Category_Values):
+
+- Cc, control characters: U+0000-U+001F and U+007F-U+009F (CR, LF, TAB, NUL, ESC…);
+- Cs, surrogates (only lone ones reach Python: JSON's "\\ud800");
+- Zl and Zp, U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR;
+- of Cf (format characters) only the bidirectional controls (Unicode's UAX #9). The rest
+  of Cf stays allowed: ZERO WIDTH JOINER builds emoji sequences and ZERO WIDTH NON-JOINER
+  is part of Persian spelling.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_SHORT_NAMES = {"\x00": "NUL", "\t": "TAB", "\n": "LF", "\r": "CR", "\x1b": "ESC"}
+
+
+def describe(char: str) -> str:
+    name = _SHORT_NAMES.get(char) or unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
+def forbidden_character(text: str) -> str | None:
+    """None when `text` may be stored and shown; else what is wrong, naming the character."""
+    if text.isascii() and text.isprintable():
+        return None  # the common case, without a per-character look-up
+    for char in text:
+        if char in BIDI_CONTROLS or unicodedata.category(char) in REFUSED_CATEGORIES:
+            return f"must not contain control characters ({describe(char)})"
+    return None
+
+
+def check_text(text: str) -> str:
+    """`text` unchanged, or ValueError naming its first forbidden character (for validators)."""
+    problem = forbidden_character(text)
+    if problem:
+        raise ValueError(problem)
+    return text

@@ -1,0 +1,173 @@
+"""Secrets never reach a log line, whichever path wrote it: by name, by shape, in tracebacks."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from shop_common.logs import configure_logging
+from shop_common.redaction import REDACTED, RedactingFilter, redact, redact_text
+
+# Looks like a JWT (three base64url parts, a JSON header) and is unique in any log.
+JWT = ("eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtYXJrZXItNDcxMSJ9."
+       "bWFya2VyLXNpZ25hdHVyZS00NzEx")
+PASSWORD = "Marker-Password-4711"
+
+
+@pytest.mark.parametrize("line", [
+    # chalice.local's 403 for an unknown route quotes the header inside its exception.
+    "ForbiddenError: ({'x-amzn-ErrorType': 'UnauthorizedException'}, b'{\"message\": "
+    "\"Authorization header requires existence of either a X-Amz-Date or a Date header. "
+    f"Authorization=Bearer {JWT}\"}}')",
+    f"{{'host': '127.0.0.1', 'authorization': 'Bearer {JWT}'}}",
+    f"Authorization: Bearer {JWT}",
+    f"authorization=bearer {JWT}",
+    f"GET /orders?access_token={JWT} HTTP/1.1",
+    f"sent {JWT} to the order service",
+    "Authorization: Basic YWRtaW46TWFya2VyLVBhc3N3b3JkLTQ3MTE=",
+])
+def test_bearer_tokens_and_jwts_are_redacted(line: str) -> None:
+    redacted = redact_text(line)
+    assert JWT not in redacted and JWT.split(".")[2] not in redacted
+    assert "YWRtaW46TWFya2VyLVBhc3N3b3JkLTQ3MTE" not in redacted
+    assert REDACTED in redacted
+
+
+@pytest.mark.parametrize("line", [
+    f'{{"email": "a@example.com", "password": "{PASSWORD}"}}',
+    f"{{'password': '{PASSWORD}', 'name': 'Ann'}}",
+    f"password={PASSWORD}&email=a@example.com",
+    f"SHOP_SUPERADMIN_PASSWORD={PASSWORD}",
+    f'new_password: "{PASSWORD}"',
+    f'{{"password": "with \\"quotes\\" {PASSWORD}"}}',
+    f"postgresql+pg8000://shop_user:{PASSWORD}@127.0.0.1:5432/shop_user",
+    f"amqp://user-service:{PASSWORD}@127.0.0.1:5672/shop",
+    f"redis://user:{PASSWORD}@127.0.0.1:6379/1",
+    f"client_secret: {PASSWORD}",
+])
+def test_passwords_and_url_credentials_are_redacted(line: str) -> None:
+    assert PASSWORD not in redact_text(line)
+
+
+def test_password_hashes_and_private_keys_are_redacted() -> None:
+    line = ("hash $argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA and -----BEGIN PRIVATE KEY-----\n"
+            "MC4CAQAwBQYDK2VwBCIEIMarker\n-----END PRIVATE KEY----- done")
+    redacted = redact_text(line)
+    assert "$argon2" not in redacted and "MC4CAQAwBQYDK2VwBCIEIMarker" not in redacted
+    assert redacted.endswith(" done")
+
+
+@pytest.mark.parametrize("line", [
+    "request", "GET /products?limit=3 HTTP/1.1 200", "Pushgateway basic auth is on",
+    "wrong email or password", "login throttle unavailable; allowing the attempt",
+    "http://127.0.0.1:8001/users/login", '{"route": "/users/login", "status": 401}',
+])
+def test_harmless_lines_are_left_alone(line: str) -> None:
+    assert redact_text(line) == line
+
+
+def test_redacting_twice_changes_nothing_more() -> None:
+    line = (f"Authorization=Bearer {JWT} password='{PASSWORD}' "
+            f"amqp://u:{PASSWORD}@h/v {JWT}")
+    once = redact_text(line)
+    assert redact_text(once) == once
+
+
+def test_structured_values_are_redacted_by_name_and_by_shape() -> None:
+    value = {"headers": {"Authorization": f"Bearer {JWT}"}, "note": f"token {JWT}",
+             "items": [f"password={PASSWORD}"], "count": 3}
+    redacted = redact(value)
+    assert redacted["headers"] == {"Authorization": REDACTED}
+    assert JWT not in json.dumps(redacted) and PASSWORD not in json.dumps(redacted)
+    assert redacted["count"] == 3
+
+
+@contextlib.contextmanager
+def service_logging() -> Iterator[io.StringIO]:
+    """The process's logging configured as a service's, writing into a buffer."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, sys.stderr, sys.excepthook, threading.excepthook)
+    buffer = io.StringIO()
+    sys.stderr = buffer
+    try:
+        configure_logging("user")
+        yield buffer
+    finally:
+        root.handlers[:], level, sys.stderr, sys.excepthook, threading.excepthook = saved
+        root.setLevel(level)
+        logging.captureWarnings(False)
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    with service_logging() as buffer:
+        yield buffer
+
+
+def lines(buffer: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines()]
+
+
+def test_every_part_of_a_record_is_redacted(captured_logs: io.StringIO) -> None:
+    log = logging.getLogger("shop.test")
+    log.warning("calling with %s", {"Authorization": f"Bearer {JWT}"},
+                extra={"url": f"amqp://u:{PASSWORD}@h/v", "body": {"password": PASSWORD}})
+    try:
+        raise RuntimeError(f"refused: Authorization=Bearer {JWT} password={PASSWORD}")
+    except RuntimeError:
+        log.exception("failed")
+    log.error("here", stack_info=True, extra={"note": f"token {JWT}"})
+    text = captured_logs.getvalue()
+    assert JWT not in text and PASSWORD not in text
+    entries = lines(captured_logs)
+    assert "RuntimeError: refused: Authorization=[redacted]" in str(entries[1]["exception"])
+    assert entries[2]["stack"]
+
+
+def test_third_party_loggers_are_redacted_too(captured_logs: io.StringIO) -> None:
+    logging.getLogger("urllib3.connectionpool").warning("Retrying with %s", f"Bearer {JWT}")
+    assert JWT not in captured_logs.getvalue()
+    assert lines(captured_logs)[0]["logger"] == "urllib3.connectionpool"
+
+
+def test_a_logger_with_its_own_console_handler_goes_through_the_root_handler() -> None:
+    # What Chalice does for every app: a stdout handler and no propagation.
+    chalice_like = logging.getLogger("shop-test-app")
+    chalice_like.addHandler(logging.StreamHandler(sys.stdout))
+    chalice_like.propagate = False
+    file_like = logging.getLogger("shop-test-file")
+    own = logging.StreamHandler(io.StringIO())
+    file_like.addHandler(own)
+    try:
+        with service_logging() as buffer:
+            chalice_like.error("Caught exception for path %s: Bearer %s", "/x", JWT)
+            file_like.error("token=%s", JWT)
+    finally:
+        chalice_like.handlers.clear()
+        file_like.handlers.clear()
+    assert chalice_like.propagate
+    assert JWT not in buffer.getvalue() and "Caught exception for path /x" in buffer.getvalue()
+    assert any(isinstance(f, RedactingFilter) for f in own.filters)
+    assert JWT not in own.stream.getvalue()
+
+
+def test_an_uncaught_exception_in_a_thread_is_logged_redacted(
+    captured_logs: io.StringIO,
+) -> None:
+    def fail() -> None:
+        raise ValueError(f"Authorization=Bearer {JWT}")
+
+    thread = threading.Thread(target=fail, name="worker-1")
+    thread.start()
+    thread.join()
+    assert JWT not in captured_logs.getvalue()
+    [entry] = lines(captured_logs)
+    assert entry["message"] == "uncaught exception in thread worker-1"
+    assert "ValueError" in str(entry["exception"])
