@@ -1,13 +1,22 @@
-"""A throw-away copy of the stack for tests: own databases, roles, vhost, keys, Redis prefix.
+"""A throw-away copy of the stack for tests: own databases, roles, vhost, users, keys, Redis prefix.
 
 It never touches what `make run` created, so the tests can run beside a live stack.
-Services run as real `shop_local.runtime.host` processes on free ports.
+Every service runs least-privilege, as it does under `shop up`: its own PostgreSQL
+role, its own RabbitMQ user (the same grants `shop setup` gives) and its own Redis ACL
+user, all named `shoptest_<run>_...`/`shoptest-<run>-...` and removed at tear-down.
+The tests' own inspection of the broker (publishing, draining queues) goes through a
+per-run administrator of the run's vhost (`admin_amqp_url`).
+
+Services run as real `shop_local.runtime.host` processes on free ports. By default the
+stack uses the machine's PostgreSQL and Redis; the fault suite passes the admin URL of
+a private PostgreSQL cluster and the URL of a private redis-server it may stop.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -15,6 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -25,10 +35,11 @@ from shop_local.apps import service_exists
 from shop_local.mappings import load_mapping_file
 from shop_local.paths import ROOT
 from shop_local.probes import port_open
-from shop_local.stack import provision
+from shop_local.stack import broker_users, provision, redis_users
 from shop_local.stack.backing import ensure_backing_services
 
 ADMIN_URL = os.environ.get("SHOP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_ADMIN_URL = "redis://127.0.0.1:6379/0"
 TEST_REDIS_DB = 15
 
 
@@ -48,6 +59,10 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free test port found")
+
+
+def password() -> str:
+    return secrets.token_urlsafe(18)
 
 
 @dataclass
@@ -88,41 +103,97 @@ class ServiceProcess:
 class ThrowawayStack:
     workdir: Path
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    pg_admin_url: str = ADMIN_URL
+    redis_admin_url: str = REDIS_ADMIN_URL
     env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     processes: list[ServiceProcess] = field(default_factory=list)
+    admin_amqp_url: str = ""
+    broker_user_names: list[str] = field(default_factory=list)
+    redis_user_names: list[str] = field(default_factory=list)
+
+    @property
+    def vhost(self) -> str:
+        return f"shoptest-{self.run_id}"
+
+    @property
+    def uses_shared_servers(self) -> bool:
+        return self.pg_admin_url == ADMIN_URL and self.redis_admin_url == REDIS_ADMIN_URL
 
     def database_url(self, service: str) -> str:
         name = f"shoptest_{self.run_id}_{service}"
-        return f"postgresql+pg8000://{name}:pw-{self.run_id}@127.0.0.1:5432/{name}"
+        admin = urlsplit(self.pg_admin_url)
+        return (f"postgresql+pg8000://{name}:pw-{self.run_id}@{admin.hostname or '127.0.0.1'}:"
+                f"{admin.port or 5432}/{name}")
+
+    def amqp_url(self, service: str) -> str:
+        """The service's own broker URL (its least-privilege user)."""
+        return self.env[f"SHOP_{service.upper()}_AMQP_URL"]
+
+    def redis_url(self, service: str) -> str:
+        return self.env[f"SHOP_{service.upper()}_REDIS_URL"]
+
+    def redis_prefix(self, service: str) -> str:
+        return self.env[f"SHOP_{service.upper()}_REDIS_PREFIX"]
 
     def set_up(self) -> None:
-        ensure_backing_services()
+        if self.uses_shared_servers:
+            ensure_backing_services()
         keys_dir = self.workdir / "keys"
         generate_keys(keys_dir)
         self.ports = {s: free_port() for s in ("user", "product", "order")}
         self.env = {
             "SHOP_ENV_FILE": "",
             "SHOP_KEYS_DIR": str(keys_dir),
-            "SHOP_AMQP_URL": f"amqp://guest:guest@127.0.0.1:5672/shoptest-{self.run_id}",
             "SHOP_LOG_LEVEL": "INFO",
             **{
                 f"SHOP_{s.upper()}_SERVICE_URL": f"http://127.0.0.1:{p}"
                 for s, p in self.ports.items()
             },
         }
+        self.set_up_broker()
+        redis_admin = redis_users.admin_client(self.redis_admin_url)
+        redis_host = urlsplit(self.redis_admin_url)
+        try:
+            for service in SERVICES:
+                if not service_exists(service):
+                    continue
+                upper = service.upper()
+                url = self.database_url(service)
+                self.env[f"SHOP_{upper}_DATABASE_URL"] = url
+                prefix = f"shoptest:{self.run_id}:{service}:"
+                cache_user = redis_users.RedisUser(f"shoptest-{self.run_id}-{service}",
+                                                   password(), prefix)
+                redis_users.ensure_user(redis_admin, cache_user)
+                self.redis_user_names.append(cache_user.name)
+                self.env[f"SHOP_{upper}_REDIS_URL"] = (
+                    f"redis://{cache_user.name}:{cache_user.password}@{redis_host.hostname}:"
+                    f"{redis_host.port or 6379}/{TEST_REDIS_DB}")
+                self.env[f"SHOP_{upper}_REDIS_PREFIX"] = prefix
+                provision.provision_database(self.pg_admin_url,
+                                             provision.ServiceDatabase.from_url(url))
+                provision.run_migrations(service, url)
+        finally:
+            redis_admin.close()
+
+    def set_up_broker(self) -> None:
+        """The run's vhost, its administrator, a user per service as `shop setup` grants
+        them, and the topology (as `shop up` does: the queues exist before any publish)."""
+        broker_users.ensure_vhost(self.vhost)
+        admin = broker_users.BrokerUser(f"shoptest-{self.run_id}-admin", password(), self.vhost)
+        broker_users.ensure_user(admin, broker_users.ADMINISTRATOR)
+        self.broker_user_names.append(admin.name)
+        self.admin_amqp_url = admin.url()
+        mappings = load_mapping_file()
         for service in SERVICES:
             if not service_exists(service):
                 continue
-            url = self.database_url(service)
-            self.env[f"SHOP_{service.upper()}_DATABASE_URL"] = url
-            self.env[f"SHOP_{service.upper()}_REDIS_URL"] = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
-            self.env[f"SHOP_{service.upper()}_REDIS_PREFIX"] = f"shoptest:{self.run_id}:{service}:"
-            provision.provision_database(ADMIN_URL, provision.ServiceDatabase.from_url(url))
-            provision.run_migrations(service, url)
-        provision.ensure_vhost(self.env["SHOP_AMQP_URL"])
-        # As `shop up` does: the event queues exist before any service publishes.
-        declare_topology_at(self.env["SHOP_AMQP_URL"], load_mapping_file().queue_specs())
+            user = broker_users.BrokerUser(f"shoptest-{self.run_id}-{service}", password(),
+                                           self.vhost)
+            broker_users.ensure_user(user, broker_users.grant_for(service, mappings))
+            self.broker_user_names.append(user.name)
+            self.env[f"SHOP_{service.upper()}_AMQP_URL"] = user.url()
+        declare_topology_at(self.admin_amqp_url, mappings.queue_specs())
 
     def tear_down(self) -> None:
         for process in self.processes:
@@ -130,9 +201,18 @@ class ThrowawayStack:
         for service in SERVICES:
             url = self.env.get(f"SHOP_{service.upper()}_DATABASE_URL")
             if url:
-                provision.drop_database(ADMIN_URL, provision.ServiceDatabase.from_url(url))
-        if "SHOP_AMQP_URL" in self.env:
-            provision.delete_vhost(self.env["SHOP_AMQP_URL"])
+                provision.drop_database(self.pg_admin_url,
+                                        provision.ServiceDatabase.from_url(url))
+        for name in self.broker_user_names:
+            broker_users.delete_user(name)
+        broker_users.delete_vhost(self.vhost)
+        if self.redis_user_names:
+            redis_admin = redis_users.admin_client(self.redis_admin_url)
+            try:
+                for name in self.redis_user_names:
+                    redis_users.delete_user(redis_admin, name)
+            finally:
+                redis_admin.close()
 
     def process_env(self, **overrides: str) -> dict[str, str]:
         return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", **overrides}
