@@ -13,7 +13,6 @@ its hash are written mode 0600.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 import bcrypt
 import yaml
 from prometheus_client.exposition import basic_auth_handler
+
+from shop_local.private_files import write_private
 
 DEFAULT_USER = "shop-metrics"
 BCRYPT_ROUNDS = 10  # checked on each request; the servers cache a successful check
@@ -62,15 +63,6 @@ class MetricsCredentials:
             return basic_auth_handler(url, method, timeout, headers, data,
                                       self.user, self.password)
         return handler
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path`, readable by its owner only (also when it existed before)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    path.chmod(0o600)
 
 
 def _hash_matches(path: Path, credentials: MetricsCredentials) -> bool:
