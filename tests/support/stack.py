@@ -110,7 +110,7 @@ class ThrowawayStack:
     processes: list[ServiceProcess] = field(default_factory=list)
     admin_amqp_url: str = ""
     broker_user_names: list[str] = field(default_factory=list)
-    redis_user_names: list[str] = field(default_factory=list)
+    cache_users: list[redis_users.RedisUser] = field(default_factory=list)
 
     @property
     def vhost(self) -> str:
@@ -152,27 +152,33 @@ class ThrowawayStack:
             },
         }
         self.set_up_broker()
-        redis_admin = redis_users.admin_client(self.redis_admin_url)
         redis_host = urlsplit(self.redis_admin_url)
+        for service in SERVICES:
+            if not service_exists(service):
+                continue
+            upper = service.upper()
+            url = self.database_url(service)
+            self.env[f"SHOP_{upper}_DATABASE_URL"] = url
+            prefix = f"shoptest:{self.run_id}:{service}:"
+            cache_user = redis_users.RedisUser(f"shoptest-{self.run_id}-{service}",
+                                               password(), prefix)
+            self.cache_users.append(cache_user)
+            self.env[f"SHOP_{upper}_REDIS_URL"] = (
+                f"redis://{cache_user.name}:{cache_user.password}@{redis_host.hostname}:"
+                f"{redis_host.port or 6379}/{TEST_REDIS_DB}")
+            self.env[f"SHOP_{upper}_REDIS_PREFIX"] = prefix
+            provision.provision_database(self.pg_admin_url,
+                                         provision.ServiceDatabase.from_url(url))
+            provision.run_migrations(service, url)
+        self.ensure_cache_users()
+
+    def ensure_cache_users(self) -> None:
+        """Each service's Redis ACL user, as `shop setup` makes it (again after a Redis
+        restart: a server without an ACL file forgets its users)."""
+        redis_admin = redis_users.admin_client(self.redis_admin_url)
         try:
-            for service in SERVICES:
-                if not service_exists(service):
-                    continue
-                upper = service.upper()
-                url = self.database_url(service)
-                self.env[f"SHOP_{upper}_DATABASE_URL"] = url
-                prefix = f"shoptest:{self.run_id}:{service}:"
-                cache_user = redis_users.RedisUser(f"shoptest-{self.run_id}-{service}",
-                                                   password(), prefix)
-                redis_users.ensure_user(redis_admin, cache_user)
-                self.redis_user_names.append(cache_user.name)
-                self.env[f"SHOP_{upper}_REDIS_URL"] = (
-                    f"redis://{cache_user.name}:{cache_user.password}@{redis_host.hostname}:"
-                    f"{redis_host.port or 6379}/{TEST_REDIS_DB}")
-                self.env[f"SHOP_{upper}_REDIS_PREFIX"] = prefix
-                provision.provision_database(self.pg_admin_url,
-                                             provision.ServiceDatabase.from_url(url))
-                provision.run_migrations(service, url)
+            for user in self.cache_users:
+                redis_users.ensure_user(redis_admin, user)
         finally:
             redis_admin.close()
 
@@ -206,11 +212,11 @@ class ThrowawayStack:
         for name in self.broker_user_names:
             broker_users.delete_user(name)
         broker_users.delete_vhost(self.vhost)
-        if self.redis_user_names:
+        if self.cache_users:
             redis_admin = redis_users.admin_client(self.redis_admin_url)
             try:
-                for name in self.redis_user_names:
-                    redis_users.delete_user(redis_admin, name)
+                for user in self.cache_users:
+                    redis_users.delete_user(redis_admin, user.name)
             finally:
                 redis_admin.close()
 
