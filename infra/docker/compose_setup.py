@@ -29,6 +29,7 @@ def say(message: str) -> None:
 def main() -> int:
     env = dict(os.environ)
     provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], say)
+    provision.prepare_cache_users(env, env["SHOP_REDIS_ADMIN_URL"], say)
     created = generate_keys(Path(env["SHOP_KEYS_DIR"]))
     if created:
         say(f"generated signing keys: {', '.join(created)}")
