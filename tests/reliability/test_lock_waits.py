@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from tests.integration.events.proxy import TcpProxy
 from tests.integration.ordering.conftest import spawn
 from tests.reliability.conftest import (
     Shop,
@@ -24,7 +25,6 @@ from tests.reliability.conftest import (
     problem_slug,
     run_concurrently,
 )
-from tests.reliability.slow_proxy import SlowProxy
 from tests.support.client import ShopClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -36,8 +36,9 @@ WAITERS = 6
 
 
 @pytest.fixture
-def slow_order_service(shop: Shop) -> Iterator[SlowProxy]:
-    proxy = SlowProxy(shop.stack.ports["order"], ORDER_SERVICE_DELAY).open()
+def slow_order_service(shop: Shop) -> Iterator[TcpProxy]:
+    proxy = TcpProxy("127.0.0.1", shop.stack.ports["order"], answer_delay=ORDER_SERVICE_DELAY)
+    proxy.open()
     try:
         yield proxy
     finally:
@@ -53,7 +54,7 @@ def acceptable(response: requests.Response) -> bool:
 
 
 def test_buyers_waiting_behind_a_held_lock_get_409_or_503_never_500(
-        shop: Shop, slow_order_service: SlowProxy) -> None:
+        shop: Shop, slow_order_service: TcpProxy) -> None:
     holding = spawn(shop.stack, "product", SHOP_ORDER_STRATEGY="hold-lock",
                     SHOP_ORDER_SERVICE_URL=slow_order_service.url,
                     SHOP_PRODUCT_DB_LOCK_TIMEOUT_MS=LOCK_TIMEOUT_MS)

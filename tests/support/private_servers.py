@@ -23,7 +23,7 @@ from pathlib import Path
 import redis
 
 from shop_local.probes import port_open, wait_for
-from tests.support.stack import free_port
+from tests.support.stack import free_port, stop_process
 
 START_TIMEOUT_SECONDS = 60
 
@@ -143,13 +143,8 @@ class PrivateRedis:
         client.close()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process)
         deadline = time.monotonic() + 10
         while port_open("127.0.0.1", self.port) and time.monotonic() < deadline:
             time.sleep(0.1)

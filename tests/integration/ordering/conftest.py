@@ -120,12 +120,11 @@ def user_token(stack: ThrowawayStack, user_id: str, role: str = "enduser") -> st
                             audience="shop", ttl_seconds=900)
 
 
-def make_buyers(stack: ThrowawayStack, count: int) -> list[tuple[str, str]]:
-    """[(user_id, token)] for `count` endusers the user service knows.
+def insert_buyers(stack: ThrowawayStack, count: int) -> list[dict[str, str]]:
+    """`count` endusers ({id, email}) written straight into the user database.
 
-    Written straight into the user database with a placeholder hash: registering
-    hundreds of buyers through the API would spend most of the time budget on argon2,
-    and what is under test here is ordering, not sign-up.
+    With a placeholder hash: registering hundreds of buyers through the API would
+    spend most of the time budget on argon2, and what is under test is not sign-up.
     """
     rows = [{"id": str(uuid.uuid4()), "email": f"buyer-{uuid.uuid4().hex[:12]}@example.com"}
             for _ in range(count)]
@@ -138,7 +137,12 @@ def make_buyers(stack: ThrowawayStack, count: int) -> list[tuple[str, str]]:
             ), rows)
     finally:
         engine.dispose()
-    return [(row["id"], user_token(stack, row["id"])) for row in rows]
+    return rows
+
+
+def make_buyers(stack: ThrowawayStack, count: int) -> list[tuple[str, str]]:
+    """[(user_id, token)] for `count` endusers the user service knows."""
+    return [(row["id"], user_token(stack, row["id"])) for row in insert_buyers(stack, count)]
 
 
 @pytest.fixture(scope="session")
