@@ -65,9 +65,11 @@ def test_user_service_cannot_publish_order_placed(stack: ThrowawayStack) -> None
 
 
 def test_user_service_can_publish_its_own_event(stack: ThrowawayStack) -> None:
+    marker = f'{{"probe": "{uuid.uuid4()}"}}'.encode()
     with channel_of(stack.amqp_url("user")) as channel:
-        channel.basic_publish(EXCHANGE, "user.signed_up", b"{}", mandatory=True)  # confirmed
-    assert len(drain(stack.admin_amqp_url, SIGNUP_QUEUE)) == 1
+        channel.basic_publish(EXCHANGE, "user.signed_up", marker, mandatory=True)  # confirmed
+    # The queue also holds the session's sign-ups (no emulator consumes it here).
+    assert marker in [body for _, body in drain(stack.admin_amqp_url, SIGNUP_QUEUE)]
 
 
 @pytest.mark.parametrize("service", ["user", "order", "product", "communication"])
@@ -92,7 +94,7 @@ def test_communication_reads_its_queues_and_may_only_park_messages(
         # A message that can never succeed is parked in <queue>.dlq by the function.
         channel.basic_publish(DEAD_LETTER_EXCHANGE, SIGNUP_QUEUE, b"poison", mandatory=True)
     parked = drain(stack.admin_amqp_url, f"{SIGNUP_QUEUE}.dlq")
-    assert [body for _, body in parked] == [b"poison"]
+    assert b"poison" in [body for _, body in parked]
     refused(url, "basic_publish", EXCHANGE, "user.signed_up", b"{}")
     refused(url, "exchange_delete", EXCHANGE)
 
