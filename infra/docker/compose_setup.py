@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 from shop_common.keys import generate_keys
+from shop_common.messaging import declare_topology_at
 from shop_local.apps import service_exists
+from shop_local.mappings import load_mapping_file
 from shop_local.stack import events as stack_events
 from shop_local.stack import provision
 from shop_local.stack.task import run_task
@@ -27,6 +29,7 @@ def say(message: str) -> None:
 def main() -> int:
     env = dict(os.environ)
     provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], say)
+    provision.prepare_cache_users(env, env["SHOP_REDIS_ADMIN_URL"], say)
     created = generate_keys(Path(env["SHOP_KEYS_DIR"]))
     if created:
         say(f"generated signing keys: {', '.join(created)}")
@@ -39,6 +42,10 @@ def main() -> int:
     }))
     if service_exists("product"):
         say(run_task("product", "seed_demo_products", {}))
+    # Under compose the broker's administrator is RABBITMQ_DEFAULT_USER, which the
+    # services' SHOP_AMQP_URL names (there is no rabbitmqctl in this container).
+    declare_topology_at(env["SHOP_AMQP_URL"],
+                        load_mapping_file(amqp_url=env["SHOP_AMQP_URL"]).queue_specs())
     stack_events.set_up(env)
     say("done")
     return 0

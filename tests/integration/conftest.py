@@ -33,7 +33,8 @@ from tests.support.stack import ThrowawayStack, free_port
 
 @pytest.fixture(scope="package")
 def emulator_amqp_url(mq_stack: ThrowawayStack) -> str:
-    return mq_stack.env["SHOP_AMQP_URL"]
+    """The communication mappings' own broker user: it may read their queues only."""
+    return mq_stack.amqp_url("communication")
 
 
 @pytest.fixture(scope="package")
@@ -44,7 +45,7 @@ def mappings_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="package")
 def topology(mq_stack: ThrowawayStack, mappings_file: Path) -> None:
     """The queues of the mapping file, declared before anything publishes (as `shop up` does)."""
-    amqp_url = mq_stack.env["SHOP_AMQP_URL"]
+    amqp_url = mq_stack.admin_amqp_url
     declare_topology_at(amqp_url, load_mapping_file(mappings_file, amqp_url=amqp_url).queue_specs())
 
 
@@ -77,7 +78,8 @@ def emulator(mq_stack: ThrowawayStack, topology: None, mail_sink: MailSink,
     """
     metrics_dir = mq_stack.metrics_env("communication")["PROMETHEUS_MULTIPROC_DIR"]
     process = start_emulator(mq_stack, "mq-emulator", mappings_file, "communication",
-                             SHOP_AMQP_URL=emulator_amqp_url, SHOP_SMTP_PORT=str(mail_sink.port),
+                             SHOP_COMMUNICATION_AMQP_URL=emulator_amqp_url,
+                             SHOP_SMTP_PORT=str(mail_sink.port),
                              PROMETHEUS_MULTIPROC_DIR=metrics_dir)
     try:
         process.wait_consuming()

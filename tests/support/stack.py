@@ -1,13 +1,22 @@
-"""A throw-away copy of the stack for tests: own databases, roles, vhost, keys, Redis prefix.
+"""A throw-away copy of the stack for tests: own databases, roles, vhost, users, keys, Redis prefix.
 
 It never touches what `make run` created, so the tests can run beside a live stack.
-Services run as real `shop_local.runtime.host` processes on free ports.
+Every service runs least-privilege, as it does under `shop up`: its own PostgreSQL
+role, its own RabbitMQ user (the same grants `shop setup` gives) and its own Redis ACL
+user, all named `shoptest_<run>_...`/`shoptest-<run>-...` and removed at tear-down.
+The tests' own inspection of the broker (publishing, draining queues) goes through a
+per-run administrator of the run's vhost (`admin_amqp_url`).
+
+Services run as real `shop_local.runtime.host` processes on free ports. By default the
+stack uses the machine's PostgreSQL and Redis; the fault suite passes the admin URL of
+a private PostgreSQL cluster and the URL of a private redis-server it may stop.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -15,6 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -25,10 +35,11 @@ from shop_local.apps import service_exists
 from shop_local.mappings import load_mapping_file
 from shop_local.paths import ROOT
 from shop_local.probes import port_open
-from shop_local.stack import provision
+from shop_local.stack import broker_users, provision, redis_users
 from shop_local.stack.backing import ensure_backing_services
 
 ADMIN_URL = os.environ.get("SHOP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_ADMIN_URL = "redis://127.0.0.1:6379/0"
 TEST_REDIS_DB = 15
 
 
@@ -48,6 +59,21 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free test port found")
+
+
+def password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -75,36 +101,55 @@ class ServiceProcess:
         raise RuntimeError(f"{self.service} not healthy:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 @dataclass
 class ThrowawayStack:
     workdir: Path
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    pg_admin_url: str = ADMIN_URL
+    redis_admin_url: str = REDIS_ADMIN_URL
     env: dict[str, str] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     processes: list[ServiceProcess] = field(default_factory=list)
+    admin_amqp_url: str = ""
+    broker_user_names: list[str] = field(default_factory=list)
+    cache_users: list[redis_users.RedisUser] = field(default_factory=list)
+
+    @property
+    def vhost(self) -> str:
+        return f"shoptest-{self.run_id}"
+
+    @property
+    def uses_shared_servers(self) -> bool:
+        return self.pg_admin_url == ADMIN_URL and self.redis_admin_url == REDIS_ADMIN_URL
 
     def database_url(self, service: str) -> str:
         name = f"shoptest_{self.run_id}_{service}"
-        return f"postgresql+pg8000://{name}:pw-{self.run_id}@127.0.0.1:5432/{name}"
+        admin = urlsplit(self.pg_admin_url)
+        return (f"postgresql+pg8000://{name}:pw-{self.run_id}@{admin.hostname or '127.0.0.1'}:"
+                f"{admin.port or 5432}/{name}")
+
+    def amqp_url(self, service: str) -> str:
+        """The service's own broker URL (its least-privilege user)."""
+        return self.env[f"SHOP_{service.upper()}_AMQP_URL"]
+
+    def redis_url(self, service: str) -> str:
+        return self.env[f"SHOP_{service.upper()}_REDIS_URL"]
+
+    def redis_prefix(self, service: str) -> str:
+        return self.env[f"SHOP_{service.upper()}_REDIS_PREFIX"]
 
     def set_up(self) -> None:
-        ensure_backing_services()
+        if self.uses_shared_servers:
+            ensure_backing_services()
         keys_dir = self.workdir / "keys"
         generate_keys(keys_dir)
         self.ports = {s: free_port() for s in ("user", "product", "order")}
         self.env = {
             "SHOP_ENV_FILE": "",
             "SHOP_KEYS_DIR": str(keys_dir),
-            "SHOP_AMQP_URL": f"amqp://guest:guest@127.0.0.1:5672/shoptest-{self.run_id}",
             "SHOP_LOG_LEVEL": "INFO",
             # Every test talks from 127.0.0.1: one address's limits would throttle the
             # whole suite. The throttling tests run a user service with the defaults and
@@ -116,18 +161,55 @@ class ThrowawayStack:
                 for s, p in self.ports.items()
             },
         }
+        self.set_up_broker()
+        redis_host = urlsplit(self.redis_admin_url)
         for service in SERVICES:
             if not service_exists(service):
                 continue
+            upper = service.upper()
             url = self.database_url(service)
-            self.env[f"SHOP_{service.upper()}_DATABASE_URL"] = url
-            self.env[f"SHOP_{service.upper()}_REDIS_URL"] = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
-            self.env[f"SHOP_{service.upper()}_REDIS_PREFIX"] = f"shoptest:{self.run_id}:{service}:"
-            provision.provision_database(ADMIN_URL, provision.ServiceDatabase.from_url(url))
+            self.env[f"SHOP_{upper}_DATABASE_URL"] = url
+            prefix = f"shoptest:{self.run_id}:{service}:"
+            cache_user = redis_users.RedisUser(f"shoptest-{self.run_id}-{service}",
+                                               password(), prefix)
+            self.cache_users.append(cache_user)
+            self.env[f"SHOP_{upper}_REDIS_URL"] = (
+                f"redis://{cache_user.name}:{cache_user.password}@{redis_host.hostname}:"
+                f"{redis_host.port or 6379}/{TEST_REDIS_DB}")
+            self.env[f"SHOP_{upper}_REDIS_PREFIX"] = prefix
+            provision.provision_database(self.pg_admin_url,
+                                         provision.ServiceDatabase.from_url(url))
             provision.run_migrations(service, url)
-        provision.ensure_vhost(self.env["SHOP_AMQP_URL"])
-        # As `shop up` does: the event queues exist before any service publishes.
-        declare_topology_at(self.env["SHOP_AMQP_URL"], load_mapping_file().queue_specs())
+        self.ensure_cache_users()
+
+    def ensure_cache_users(self) -> None:
+        """Each service's Redis ACL user, as `shop setup` makes it (again after a Redis
+        restart: a server without an ACL file forgets its users)."""
+        redis_admin = redis_users.admin_client(self.redis_admin_url)
+        try:
+            for user in self.cache_users:
+                redis_users.ensure_user(redis_admin, user)
+        finally:
+            redis_admin.close()
+
+    def set_up_broker(self) -> None:
+        """The run's vhost, its administrator, a user per service as `shop setup` grants
+        them, and the topology (as `shop up` does: the queues exist before any publish)."""
+        broker_users.ensure_vhost(self.vhost)
+        admin = broker_users.BrokerUser(f"shoptest-{self.run_id}-admin", password(), self.vhost)
+        broker_users.ensure_user(admin, broker_users.ADMINISTRATOR)
+        self.broker_user_names.append(admin.name)
+        self.admin_amqp_url = admin.url()
+        mappings = load_mapping_file()
+        for service in SERVICES:
+            if not service_exists(service):
+                continue
+            user = broker_users.BrokerUser(f"shoptest-{self.run_id}-{service}", password(),
+                                           self.vhost)
+            broker_users.ensure_user(user, broker_users.grant_for(service, mappings))
+            self.broker_user_names.append(user.name)
+            self.env[f"SHOP_{service.upper()}_AMQP_URL"] = user.url()
+        declare_topology_at(self.admin_amqp_url, mappings.queue_specs())
 
     def tear_down(self) -> None:
         for process in self.processes:
@@ -135,9 +217,18 @@ class ThrowawayStack:
         for service in SERVICES:
             url = self.env.get(f"SHOP_{service.upper()}_DATABASE_URL")
             if url:
-                provision.drop_database(ADMIN_URL, provision.ServiceDatabase.from_url(url))
-        if "SHOP_AMQP_URL" in self.env:
-            provision.delete_vhost(self.env["SHOP_AMQP_URL"])
+                provision.drop_database(self.pg_admin_url,
+                                        provision.ServiceDatabase.from_url(url))
+        for name in self.broker_user_names:
+            broker_users.delete_user(name)
+        broker_users.delete_vhost(self.vhost)
+        if self.cache_users:
+            redis_admin = redis_users.admin_client(self.redis_admin_url)
+            try:
+                for user in self.cache_users:
+                    redis_users.delete_user(redis_admin, user.name)
+            finally:
+                redis_admin.close()
 
     def process_env(self, **overrides: str) -> dict[str, str]:
         return {**os.environ, **self.env, "PYTHONUNBUFFERED": "1", **overrides}

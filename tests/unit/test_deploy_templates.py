@@ -63,11 +63,23 @@ def test_only_the_user_app_reads_the_user_token_signing_key() -> None:
 def test_only_the_mq_consumer_reads_the_broker_and_only_communication_sends_email() -> None:
     consumer = policy_for("communication", "shop-communication", "dev", True)
     assert {"mq:DescribeBroker", "ses:SendEmail"} <= actions(consumer)
-    assert any(r.endswith("secret:shop/dev/broker-??????") for r in resources(consumer))
+    assert any(r.endswith("secret:shop/dev/communication/broker-??????")
+               for r in resources(consumer))
     product = policy_for("product", "shop-product", "dev", False)
     assert "mq:DescribeBroker" not in actions(product)
     assert not any("ses:" in a for a in actions(product))
-    assert not any("broker" in r for r in resources(product))
+
+
+def test_each_app_reads_its_own_credentials_and_no_one_the_broker_administrators() -> None:
+    services = ("user", "product", "order", "communication")
+    for service in services:
+        policy = policy_for(service, f"shop-{service}", "dev", service == "communication")
+        secrets = {r for r in resources(policy) if ":secretsmanager:" in r}
+        for kind in ("database", "redis", "broker"):
+            assert f"arn:aws:secretsmanager:*:*:secret:shop/dev/{service}/{kind}-??????" in secrets
+        others = [s for s in services if s != service]
+        assert not any(f"shop/dev/{other}/" in r for r in secrets for other in others)
+        assert not any(r.endswith("secret:shop/dev/broker-??????") for r in secrets)
 
 
 def test_a_policy_names_only_its_own_stage_and_log_groups() -> None:

@@ -15,11 +15,21 @@ from shop_local.deploy import command as deploy_command
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
 from shop_local.probes import wait_for
-from shop_local.stack import events, mail, observability, provision, status, supervisor
+from shop_local.stack import (
+    events,
+    host_checks,
+    mail,
+    observability,
+    provision,
+    redis_users,
+    status,
+    supervisor,
+)
 from shop_local.stack.backing import ensure_backing_services
 from shop_local.stack.task import run_task
 
 HEALTH_TIMEOUT_SECONDS = 60
+DEFAULT_REDIS_ADMIN = "redis://127.0.0.1:6379/0"
 
 
 def say(message: str) -> None:
@@ -30,6 +40,8 @@ def load_env() -> dict[str, str]:
     result = ensure_env_file(ENV_FILE, ENV_EXAMPLE)
     if result.created:
         say(f"created {ENV_FILE.relative_to(ROOT)} with generated secrets")
+    if result.updated:
+        say(f"updated {ENV_FILE.relative_to(ROOT)}: {', '.join(result.updated)}")
     env = read_env(ENV_FILE)
     if result.superadmin_password:
         say("generated the superadmin's password (shown once; it is kept in .env):")
@@ -44,11 +56,26 @@ def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
     return ROOT / path if not os.path.isabs(path) else path  # type: ignore[return-value]
 
 
+def warn_about_the_host(env: dict[str, str]) -> None:
+    """One line per hole in the host's own PostgreSQL, Redis or RabbitMQ set-up."""
+    pg_admin = provision.admin_connection(env["SHOP_PG_ADMIN_URL"])
+    redis_admin = redis_users.admin_client(env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN))
+    try:
+        for warning in host_checks.host_warnings(pg_admin, redis_admin):
+            say(f"warning: {warning}")
+    finally:
+        pg_admin.close()
+        redis_admin.close()
+
+
 def set_up(env: dict[str, str]) -> None:
     """Everything `shop up` does before starting processes; safe to repeat."""
     ensure_backing_services(say)
+    warn_about_the_host(env)
     provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], lambda _: None)
-    provision.ensure_vhost(env["SHOP_AMQP_URL"])
+    provision.prepare_broker(env, lambda _: None)
+    provision.prepare_cache_users(env, env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN),
+                                  lambda _: None)
     created = generate_keys(keys_dir(env))  # type: ignore[arg-type]
     if created:
         say(f"generated signing keys: {', '.join(created)}")

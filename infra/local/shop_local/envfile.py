@@ -1,14 +1,23 @@
-"""The local stack's `.env`: created from `.env.example` on first run, secrets generated."""
+"""The local stack's `.env`: created from `.env.example` on first run, secrets generated.
+
+An `.env` made by an older checkout is brought up to date on every run: a setting of
+`.env.example` that carries a generated secret is added when `.env` lacks it, or when
+`.env` holds it as a URL without a password where the example has one (a service that
+now has users of its own in the broker and the cache). A shared broker URL naming the
+broker's `guest` account is removed: nothing may use it.
+"""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from dotenv import dotenv_values, set_key
+from dotenv import dotenv_values, set_key, unset_key
 
 GENERATED = "__GENERATED__"
+OBSOLETE_GUEST_URL = "SHOP_AMQP_URL"
 
 
 @dataclass(frozen=True)
@@ -16,22 +25,57 @@ class EnvFileResult:
     path: Path
     created: bool
     superadmin_password: str | None  # set only when generated now, to be shown once
+    updated: list[str] = field(default_factory=list)  # settings added, replaced or removed
+
+
+def generate_secrets(text: str) -> str:
+    while GENERATED in text:
+        text = text.replace(GENERATED, secrets.token_urlsafe(18), 1)
+    return text
+
+
+def _lacks_credentials(current: str, example: str) -> bool:
+    """A URL setting whose example has a password while the current value has none."""
+    try:
+        return urlsplit(example).password is not None and urlsplit(current).password is None
+    except ValueError:
+        return False
+
+
+def update_env_file(env_file: Path, example: Path) -> list[str]:
+    """Add or replace the generated settings `.env` misses; return the names changed."""
+    current = dotenv_values(env_file)
+    changed = []
+    for key, value in dotenv_values(example).items():
+        if value is None or GENERATED not in value:
+            continue
+        present = current.get(key)
+        if present is None or _lacks_credentials(present, value):
+            set_key(str(env_file), key, generate_secrets(value), quote_mode="never")
+            changed.append(key)
+    obsolete = current.get(OBSOLETE_GUEST_URL)
+    if obsolete and urlsplit(obsolete).username == "guest":
+        unset_key(str(env_file), OBSOLETE_GUEST_URL)
+        changed.append(OBSOLETE_GUEST_URL)
+    if changed:
+        env_file.chmod(0o600)
+    return changed
 
 
 def ensure_env_file(env_file: Path, example: Path) -> EnvFileResult:
     created = False
+    updated: list[str] = []
     if not env_file.exists():
-        text = example.read_text()
-        while GENERATED in text:
-            text = text.replace(GENERATED, secrets.token_urlsafe(18), 1)
-        env_file.write_text(text)
+        env_file.write_text(generate_secrets(example.read_text()))
         env_file.chmod(0o600)
         created = True
+    else:
+        updated = update_env_file(env_file, example)
     password = None
     if not dotenv_values(env_file).get("SHOP_SUPERADMIN_PASSWORD"):
         password = secrets.token_urlsafe(18)
         set_key(str(env_file), "SHOP_SUPERADMIN_PASSWORD", password, quote_mode="never")
-    return EnvFileResult(env_file, created, password)
+    return EnvFileResult(env_file, created, password, updated)
 
 
 def read_env(env_file: Path) -> dict[str, str]:

@@ -63,6 +63,9 @@ class MappingFile(BaseModel):
 
     broker: Broker = Broker()
     mappings: list[EventSourceMapping]
+    # The routing keys each service publishes on shop.events: its broker user may
+    # publish these and nothing else (RabbitMQ topic permissions).
+    publishers: dict[str, list[str]] = Field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
     emulator: EmulatorTuning = EmulatorTuning()
 

@@ -79,15 +79,25 @@ def make_checkout_copy(root: Path) -> Path:
     return functions
 
 
+SERVICES = ("user", "product", "order", "communication")
+
+
+def local_passwords() -> list[str]:
+    """Every credential the deploy's `.env` holds: none may reach a function's environment."""
+    return [f"{kind}-{s}-pw" for kind in ("db", "broker", "redis") for s in SERVICES]
+
+
 def make_env_file(root: Path) -> Path:
+    """A `.env` shaped like `make run`'s: a database role, broker user, Redis user per service."""
     env_file = root / "deploy.env"
     env_file.write_text("\n".join([
         f"SHOP_KEYS_DIR={root / 'keys'}",
-        "SHOP_AMQP_URL=amqp://shop:broker-secret@127.0.0.1:5672/shop",
-        *(f"SHOP_{s.upper()}_DATABASE_URL=postgresql+pg8000://shop_{s}:pw-{s}@127.0.0.1:5432/shop_{s}"
-          for s in ("user", "product", "order", "communication")),
-        *(f"SHOP_{s.upper()}_REDIS_URL=redis://127.0.0.1:6379/{n}"
-          for n, s in enumerate(("user", "product", "order", "communication"), start=1)),
+        *(f"SHOP_{s.upper()}_DATABASE_URL=postgresql+pg8000://shop_{s}:db-{s}-pw@127.0.0.1:5432/shop_{s}"
+          for s in SERVICES),
+        *(f"SHOP_{s.upper()}_AMQP_URL=amqp://shop-{s}:broker-{s}-pw@127.0.0.1:5672/shop"
+          for s in SERVICES),
+        *(f"SHOP_{s.upper()}_REDIS_URL=redis://shop-{s}:redis-{s}-pw@127.0.0.1:6379/{n}"
+          for n, s in enumerate(SERVICES, start=1)),
     ]) + "\n")
     return env_file
 

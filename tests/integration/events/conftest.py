@@ -35,8 +35,9 @@ def events_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaway
 
 @pytest.fixture(scope="package")
 def amqp_url(events_stack: ThrowawayStack) -> str:
-    """The throw-away vhost, reached directly (for the tests' own publishing)."""
-    return events_stack.env["SHOP_AMQP_URL"]
+    """The throw-away vhost's administrator, reached directly (for the tests' own
+    publishing and inspection; the services and the emulator use their own users)."""
+    return events_stack.admin_amqp_url
 
 
 @pytest.fixture(scope="package")
@@ -59,9 +60,9 @@ def broker_outage(broker_proxy: TcpProxy) -> Iterator[TcpProxy]:
             broker_proxy.open()
 
 
-@pytest.fixture(scope="package")
-def proxied_amqp_url(amqp_url: str, broker_proxy: TcpProxy) -> str:
-    return with_port(amqp_url, broker_proxy.port)
+def proxied(events_stack: ThrowawayStack, proxy: TcpProxy, service: str) -> str:
+    """`service`'s own broker URL, through the proxy."""
+    return with_port(events_stack.amqp_url(service), proxy.port)
 
 
 @pytest.fixture(scope="package")
@@ -71,27 +72,31 @@ def mq_stack(events_stack: ThrowawayStack) -> ThrowawayStack:
 
 
 @pytest.fixture(scope="package")
-def emulator_amqp_url(proxied_amqp_url: str) -> str:
+def emulator_amqp_url(events_stack: ThrowawayStack, broker_proxy: TcpProxy) -> str:
     """The emulator, like the services here, reaches the broker through the proxy."""
-    return proxied_amqp_url
+    return proxied(events_stack, broker_proxy, "communication")
 
 
 @pytest.fixture(scope="package")
-def users(events_stack: ThrowawayStack, topology: None, proxied_amqp_url: str) -> ShopClient:
-    handle = events_stack.start("user", SHOP_AMQP_URL=proxied_amqp_url,
+def users(events_stack: ThrowawayStack, topology: None, broker_proxy: TcpProxy) -> ShopClient:
+    handle = events_stack.start("user",
+                                SHOP_USER_AMQP_URL=proxied(events_stack, broker_proxy, "user"),
                                 SHOP_LOCAL_SCHEDULE_SECONDS=RELAY_EVERY)
     return ShopClient.to(handle.url)
 
 
 @pytest.fixture(scope="package")
 def ordering(events_stack: ThrowawayStack, users: ShopClient, topology: None,
-             proxied_amqp_url: str) -> OrderingStack:
+             broker_proxy: TcpProxy) -> OrderingStack:
     """Product and order services on the events stack, publishing through the proxy."""
     missing = order_publishing_missing()
     if missing:
         pytest.skip(missing)
-    events_stack.start("order", SHOP_AMQP_URL=proxied_amqp_url,
+    events_stack.start("order",
+                       SHOP_ORDER_AMQP_URL=proxied(events_stack, broker_proxy, "order"),
                        SHOP_LOCAL_SCHEDULE_SECONDS=RELAY_EVERY)
-    products = events_stack.start("product", SHOP_AMQP_URL=proxied_amqp_url,
+    products = events_stack.start("product",
+                                  SHOP_PRODUCT_AMQP_URL=proxied(events_stack, broker_proxy,
+                                                                "product"),
                                   SHOP_LOCAL_SCHEDULE_SECONDS=RELAY_EVERY)
     return OrderingStack(events_stack, ShopClient.to(products.url))

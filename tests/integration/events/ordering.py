@@ -10,11 +10,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
 from shop_common.keys import USER_TOKENS_KEY, load_private_key
 from shop_common.tokens import issue_user_token
 from shop_local.paths import ROOT
+from tests.integration.ordering.conftest import insert_buyers
 from tests.support.client import ShopClient
 from tests.support.stack import ThrowawayStack
 
@@ -53,20 +52,9 @@ class OrderingStack:
                                 audience="shop", ttl_seconds=900)
 
     def new_buyers(self, count: int) -> list[Buyer]:
-        """Endusers written straight into the user database: signing up through the API
-        would spend the time budget on argon2, and sign-up is not what is tested here."""
-        rows = [{"id": str(uuid.uuid4()), "email": f"buyer-{uuid.uuid4().hex[:12]}@example.com"}
-                for _ in range(count)]
-        engine = create_engine(self.stack.env["SHOP_USER_DATABASE_URL"])
-        try:
-            with engine.begin() as connection:
-                connection.execute(text(
-                    "INSERT INTO users (id, email, name, role, password_hash, created_at) "
-                    "VALUES (:id, :email, 'Buyer', 'enduser', 'not-a-hash', now())"
-                ), rows)
-        finally:
-            engine.dispose()
-        return [Buyer(r["id"], r["email"], self.token(r["id"])) for r in rows]
+        """Endusers written straight into the user database (sign-up is not tested here)."""
+        return [Buyer(r["id"], r["email"], self.token(r["id"]))
+                for r in insert_buyers(self.stack, count)]
 
     def new_buyer(self) -> Buyer:
         return self.new_buyers(1)[0]

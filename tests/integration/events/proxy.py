@@ -2,7 +2,9 @@
 
 The machine's RabbitMQ is shared with other test runs, so an outage is simulated
 here: `close()` refuses new connections and cuts every open one (as a broker that
-died would), `open()` lets connections through again.
+died would), `open()` lets connections through again. With `answer_delay` it also
+plays a slow server: every chunk of an answer waits that many seconds (the fault
+suite puts one in front of the order service).
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 from tests.support.stack import free_port
 
 
 class TcpProxy:
-    def __init__(self, target_host: str, target_port: int) -> None:
+    def __init__(self, target_host: str, target_port: int, answer_delay: float = 0.0) -> None:
         self.target = (target_host, target_port)
+        self.answer_delay = answer_delay
         self.port = free_port()
         self._listener: socket.socket | None = None
         self._open_sockets: set[socket.socket] = set()
@@ -63,12 +67,20 @@ class TcpProxy:
                     self._drop(upstream)
                     return
                 self._open_sockets |= {client, upstream}
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, delay in ((client, upstream, 0.0),
+                                        (upstream, client, self.answer_delay)):
+                threading.Thread(target=self._pump, args=(source, sink, delay),
+                                 daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _pump(self, source: socket.socket, sink: socket.socket, delay: float) -> None:
         try:
             while data := source.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 sink.sendall(data)
         except OSError:
             pass

@@ -96,6 +96,7 @@ def test_can_resume_a_batch_after_the_emulator_is_killed(
     controller.start()
     try:
         first = start_emulator(events_stack, "crash-emulator", mappings, "communication",
+                               SHOP_COMMUNICATION_AMQP_URL=amqp_url,  # its own test queue
                                SHOP_SMTP_PORT=str(port))
         server.victim, server.kill_after = first.process.pid, KILL_AFTER
         first.process.wait(60)
@@ -103,6 +104,7 @@ def test_can_resume_a_batch_after_the_emulator_is_killed(
         assert sum(server.event_ids().values()) == KILL_AFTER
 
         second = start_emulator(events_stack, "crash-emulator", mappings, "communication",
+                                SHOP_COMMUNICATION_AMQP_URL=amqp_url,  # its own test queue
                                 SHOP_SMTP_PORT=str(port))
         try:
             wait_until(lambda: len(server.event_ids()) == BATCH, what="all 20 emails")

@@ -55,7 +55,9 @@ def recorder(events_stack: ThrowawayStack, amqp_url: str,
     out = folder / "events.jsonl"
     out.touch()
     emulator = start_emulator(events_stack, "recorder-emulator", mappings, "recorder",
-                              functions_dir=APPS, RECORDER_OUT=str(out))
+                              functions_dir=APPS, RECORDER_OUT=str(out),
+                              # Its queues are the test's own: the run's administrator reads them.
+                              SHOP_AMQP_URL=amqp_url)
     try:
         emulator.wait_consuming()
         yield emulator, out

@@ -131,7 +131,7 @@ def test_cannot_slow_requests_while_the_broker_is_down(
     events_stack: ThrowawayStack, sessions: sessionmaker[Session], amqp_url: str,
     routing_key: str, queue: Any,
 ) -> None:
-    nowhere = f"amqp://guest:guest@127.0.0.1:{free_port()}/{amqp_url.rsplit('/', 1)[1]}"
+    nowhere = f"amqp://nobody:nothing@127.0.0.1:{free_port()}/{amqp_url.rsplit('/', 1)[1]}"
     down = runtime(events_stack, sessions, nowhere, breaker_seconds=60)
     started = time.monotonic()
     first = write_event(down, routing_key, 1)
@@ -152,7 +152,7 @@ def test_can_relay_around_rows_another_relay_holds(
     events_stack: ThrowawayStack, sessions: sessionmaker[Session], amqp_url: str,
     routing_key: str, queue: Any,
 ) -> None:
-    nowhere = f"amqp://guest:guest@127.0.0.1:{free_port()}/x"
+    nowhere = f"amqp://nobody:nothing@127.0.0.1:{free_port()}/x"
     down = runtime(events_stack, sessions, nowhere, breaker_seconds=60)
     held, free = write_event(down, routing_key, 1), write_event(down, routing_key, 2)
     up = runtime(events_stack, sessions, amqp_url)

@@ -134,6 +134,39 @@ def test_can_keep_an_existing_env_file_and_its_password(tmp_path: Path) -> None:
     assert dotenv_values(env_file)["SHOP_SUPERADMIN_PASSWORD"] == first.superadmin_password
 
 
+def test_can_bring_an_older_env_file_up_to_date_keeping_its_secrets(tmp_path: Path) -> None:
+    # An .env from before per-service broker and cache users, and metrics auth.
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "SHOP_SUPERADMIN_PASSWORD=kept-as-it-is-1\n"
+        "SHOP_USER_DATABASE_URL=postgresql+pg8000://shop_user:old-secret@127.0.0.1/shop_user\n"
+        "SHOP_USER_REDIS_URL=redis://127.0.0.1:6379/1\n"
+        "SHOP_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/shop\n"
+        "SHOP_LOG_LEVEL=DEBUG\n")
+    example = tmp_path / ".env.example"
+    example.write_text(EXAMPLE + (
+        "SHOP_USER_AMQP_URL=amqp://shop-user:__GENERATED__@127.0.0.1:5672/shop\n"
+        "SHOP_USER_REDIS_URL=redis://shop-user:__GENERATED__@127.0.0.1:6379/1\n"
+        "SHOP_METRICS_PASSWORD=__GENERATED__\n"))
+
+    result = ensure_env_file(env_file, example)
+
+    values = dotenv_values(env_file)
+    assert sorted(result.updated) == sorted([
+        "SHOP_ORDER_DATABASE_URL", "SHOP_USER_AMQP_URL", "SHOP_USER_REDIS_URL",
+        "SHOP_METRICS_PASSWORD", "SHOP_AMQP_URL"])
+    assert "SHOP_AMQP_URL" not in values  # the guest URL is gone
+    assert str(values["SHOP_USER_DATABASE_URL"]).endswith(":old-secret@127.0.0.1/shop_user")
+    assert str(values["SHOP_USER_REDIS_URL"]).startswith("redis://shop-user:")
+    assert GENERATED not in env_file.read_text()
+    assert values["SHOP_SUPERADMIN_PASSWORD"] == "kept-as-it-is-1"
+    assert values["SHOP_LOG_LEVEL"] == "DEBUG"
+    assert mode(env_file) == 0o600
+    before = env_file.read_text()
+    assert ensure_env_file(env_file, example).updated == []  # nothing more to do
+    assert env_file.read_text() == before
+
+
 def test_can_fill_in_an_emptied_superadmin_password_only(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("SHOP_SUPERADMIN_EMAIL=root@example.com\nSHOP_SUPERADMIN_PASSWORD=\n"

@@ -9,8 +9,8 @@ import pg8000.native
 import pika
 import pytest
 
-from shop_common.messaging import vhost_of
-from shop_local.stack import provision
+from shop_local.mappings import load_mapping_file
+from shop_local.stack import broker_users, provision
 from tests.support.stack import ADMIN_URL, ThrowawayStack
 
 pytestmark = pytest.mark.integration
@@ -117,11 +117,13 @@ def test_migrations_run_twice_leave_the_schema_at_head(two_databases) -> None:
     assert owners == {first.role}  # the service's own role owns its tables
 
 
-def test_vhost_provisioning_is_idempotent_and_usable(stack: ThrowawayStack) -> None:
-    url = stack.env["SHOP_AMQP_URL"]
-    provision.ensure_vhost(url)  # the stack created it already; again is fine
-    assert vhost_of(url) in provision.rabbitmqctl("list_vhosts", "name").split()
-    connection = pika.BlockingConnection(pika.URLParameters(url))
+def test_vhost_and_users_provisioning_is_idempotent_and_usable(stack: ThrowawayStack) -> None:
+    broker_users.ensure_vhost(stack.vhost)  # the stack created it already; again is fine
+    assert stack.vhost in broker_users.rabbitmqctl("list_vhosts", "name").splitlines()
+    user = broker_users.BrokerUser.from_url(stack.amqp_url("user"))
+    grant = broker_users.grant_for("user", load_mapping_file())
+    broker_users.ensure_user(user, grant)  # again: same password, same grant
+    connection = pika.BlockingConnection(pika.URLParameters(stack.amqp_url("user")))
     try:
         assert connection.is_open
     finally:

@@ -10,6 +10,7 @@ import argparse
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -77,9 +78,13 @@ def supervised(stack: ThrowawayStack) -> Iterator[Supervised]:
     program = supervisor.Program(
         name="user",
         command=[sys.executable, "-m", "shop_local.runtime.host", "--service", "user",
-                 "--port", str(port)],
+                 "--port", str(port), "--access-log", str(paths.logs / "user.access.log")],
         stop_seconds=5,
     )
+    # A log left world-readable by an older checkout.
+    paths.logs.mkdir(parents=True)
+    (paths.logs / "old.log").write_text("Authorization: Bearer from-before\n")
+    (paths.logs / "old.log").chmod(0o644)
     try:
         supervisor.start([program], foreground=False, paths=paths,
                          environ=stack.process_env())
@@ -103,6 +108,17 @@ def test_a_service_that_dies_is_started_again(supervised: Supervised) -> None:
                "supervisord to count the new process as running")
     log = supervised.paths.log_of("user").read_text()
     assert "serving on" in log  # the program's output lands in its own log file
+
+
+def test_logs_are_private_to_their_owner(supervised: Supervised) -> None:
+    requests.get(supervised.health_url, timeout=5)  # an access-log line
+    eventually(lambda: (supervised.paths.logs / "user.access.log").is_file(), "the access log")
+    logs = supervised.paths.logs
+    assert stat.S_IMODE(logs.stat().st_mode) == 0o700
+    files = sorted(logs.iterdir())
+    assert {"supervisord.log", "user.log", "user.access.log", "old.log"} <= {f.name for f in files}
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
 def test_a_second_up_says_the_stack_is_running(

@@ -1,11 +1,14 @@
 """Throw-away Pushgateway, Prometheus and metrics sidecars on free ports, for tests.
 
 They run the same command lines `shop up` runs (from shop_local.stack.observability),
-with 1 s push, scrape and evaluation intervals so the tests wait seconds, not minutes.
+with 1 s push, scrape and evaluation intervals so the tests wait seconds, not minutes,
+and behind the same basic auth: a password generated for the session, hashed into each
+server's web config file, read by the sidecars and Prometheus from a password file.
 """
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -15,12 +18,31 @@ from typing import Any, TypeVar
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from shop_local.metrics_auth import (
+    MetricsCredentials,
+    write_password_file,
+    write_web_config,
+)
 from shop_local.stack import observability as obs
 from tests.support.polling import wait_until as poll
 from tests.support.stack import free_port
 
 INTERVAL_SECONDS = 1.0
 T = TypeVar("T")
+CREDENTIALS = MetricsCredentials("shop-metrics", secrets.token_urlsafe(18))
+AUTH = CREDENTIALS.requests_auth
+
+
+def web_config(workdir: Path) -> Path:
+    path = workdir / "web.yml"
+    write_web_config(path, CREDENTIALS)
+    return path
+
+
+def password_file(workdir: Path) -> Path:
+    path = workdir / "metrics.password"
+    write_password_file(path, CREDENTIALS)
+    return path
 
 
 @dataclass
@@ -60,8 +82,8 @@ class Pushgateway:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.handle = launch("pushgateway", obs.pushgateway_command(f"127.0.0.1:{self.port}"),
-                             self.workdir)
+        self.handle = launch("pushgateway", obs.pushgateway_command(
+            f"127.0.0.1:{self.port}", web_config(self.workdir)), self.workdir)
         poll(lambda: healthy(self.url + "/-/healthy"), 20, what="Pushgateway ready")
 
     def stop(self) -> None:
@@ -69,7 +91,7 @@ class Pushgateway:
             self.handle.stop()
 
     def families(self) -> dict[str, Any]:
-        text = requests.get(self.url + "/metrics", timeout=5).text
+        text = requests.get(self.url + "/metrics", timeout=5, auth=AUTH).text
         return {family.name: family for family in text_string_to_metric_families(text)}
 
     def samples(self, name: str, **labels: str) -> list[Any]:
@@ -104,9 +126,11 @@ class Prometheus:
             prometheus=f"127.0.0.1:{self.port}",
             rabbitmq_exporter=self.rabbitmq_exporter,
             interval_seconds=INTERVAL_SECONDS,
+            basic_auth=(CREDENTIALS.user, password_file(self.workdir)),
         ))
         self.handle = launch("prometheus", obs.prometheus_command(
-            config, self.workdir / "data", f"127.0.0.1:{self.port}"), self.workdir)
+            config, self.workdir / "data", f"127.0.0.1:{self.port}", web_config(self.workdir)),
+            self.workdir)
         poll(lambda: healthy(self.url + "/-/ready"), 60, what="Prometheus ready")
 
     def stop(self) -> None:
@@ -114,7 +138,8 @@ class Prometheus:
             self.handle.stop()
 
     def query(self, expr: str) -> list[dict[str, Any]]:
-        response = requests.get(self.url + "/api/v1/query", params={"query": expr}, timeout=5)
+        response = requests.get(self.url + "/api/v1/query", params={"query": expr}, timeout=5,
+                                auth=AUTH)
         response.raise_for_status()
         return list(response.json()["data"]["result"])
 
@@ -125,11 +150,11 @@ class Prometheus:
         return float(result[0]["value"][1]) if result else None
 
     def firing_alerts(self) -> list[dict[str, Any]]:
-        response = requests.get(self.url + "/api/v1/alerts", timeout=5)
+        response = requests.get(self.url + "/api/v1/alerts", timeout=5, auth=AUTH)
         return [a for a in response.json()["data"]["alerts"] if a["state"] == "firing"]
 
     def targets(self) -> list[dict[str, Any]]:
-        response = requests.get(self.url + "/api/v1/targets", timeout=5)
+        response = requests.get(self.url + "/api/v1/targets", timeout=5, auth=AUTH)
         return list(response.json()["data"]["activeTargets"])
 
 
@@ -143,7 +168,8 @@ class Sidecars:
     def start(self, service: str, directory: Path) -> Managed:
         directory.mkdir(parents=True, exist_ok=True)
         handle = launch(f"{service}-metrics", obs.sidecar_command(
-            service, directory, self.gateway_url, INTERVAL_SECONDS, self.instance), self.workdir)
+            service, directory, self.gateway_url, INTERVAL_SECONDS, self.instance,
+            user=CREDENTIALS.user, password_file=password_file(self.workdir)), self.workdir)
         self.handles[service] = handle
         return handle
 
@@ -161,6 +187,6 @@ def launch(name: str, command: list[str], workdir: Path) -> Managed:
 
 def healthy(url: str) -> bool:
     try:
-        return requests.get(url, timeout=2).status_code == 200
+        return requests.get(url, timeout=2, auth=AUTH).status_code == 200
     except requests.RequestException:
         return False

@@ -25,6 +25,8 @@ from shop_local.probes import port_open
 from shop_local.stack import observability as obs
 from tests.integration.events.support import EmulatorProcess, MailSink, wait_until
 from tests.integration.observability.pipeline import (
+    AUTH,
+    CREDENTIALS,
     INTERVAL_SECONDS,
     Prometheus,
     Pushgateway,
@@ -189,7 +191,7 @@ def test_every_scrape_target_is_up(observed: Observed) -> None:
 
     poll(all_up, 15, what="every scrape target up")
     # Debian's build serves the classic UI under /classic; upstream's React UI at /targets.
-    pages = [requests.get(observed.prometheus.url + path, timeout=5)
+    pages = [requests.get(observed.prometheus.url + path, timeout=5, auth=AUTH)
              for path in ("/classic/targets", "/targets")]
     page = next((p for p in pages if p.status_code == 200), None)
     assert page is not None, "no Targets page"
@@ -207,7 +209,7 @@ def wait_until_up(observed: Observed, services: Sequence[str], timeout: float = 
 
 def test_dashboard_shows_every_service(observed: Observed) -> None:
     wait_until_up(observed, observed.http_services)
-    page = requests.get(observed.prometheus.url + "/consoles/shop.html", timeout=10)
+    page = requests.get(observed.prometheus.url + "/consoles/shop.html", timeout=10, auth=AUTH)
     assert page.status_code == 200, page.text
     for service in SERVICES:
         assert f">{service}</a>" in page.text
@@ -218,7 +220,8 @@ def test_dashboard_shows_every_service(observed: Observed) -> None:
 def test_status_shows_each_service_as_prometheus_sees_it(observed: Observed) -> None:
     wait_until_up(observed, observed.http_services)
     env = {"SHOP_PUSHGATEWAY_URL": observed.gateway.url,
-           "SHOP_PROMETHEUS_URL": observed.prometheus.url}
+           "SHOP_PROMETHEUS_URL": observed.prometheus.url,
+           "SHOP_METRICS_USER": CREDENTIALS.user, "SHOP_METRICS_PASSWORD": CREDENTIALS.password}
     rows = {c.name: c.check() for c in obs.components(env)}
     assert rows["Pushgateway"] == "up" and rows["Prometheus"] == "up"
     for service in observed.http_services:

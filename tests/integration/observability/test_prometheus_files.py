@@ -39,10 +39,14 @@ def test_alerts_fire_as_their_unit_tests_say() -> None:
 
 
 def test_rendered_config_is_valid_and_points_at_the_given_addresses(tmp_path: Path) -> None:
+    password_file = tmp_path / "metrics.password"
+    password_file.write_text("scrape-secret")
     rendered = obs.render_prometheus_config(
         pushgateway="127.0.0.1:19091", prometheus="127.0.0.1:19090",
         rabbitmq_exporter="127.0.0.1:15692", interval_seconds=1,
+        basic_auth=("shop-metrics", password_file),
     )
+    assert "scrape-secret" not in rendered  # the config names the file, never the password
     path = tmp_path / "prometheus.yml"
     path.write_text(rendered)
     promtool("check", "config", str(path))
@@ -56,4 +60,8 @@ def test_rendered_config_is_valid_and_points_at_the_given_addresses(tmp_path: Pa
     }
     pushgateway = next(j for j in config["scrape_configs"] if j["job_name"] == "pushgateway")
     assert pushgateway["honor_labels"] is True
+    logins = {job["job_name"]: job.get("basic_auth") for job in config["scrape_configs"]}
+    expected = {"username": "shop-metrics", "password_file": str(password_file)}
+    assert logins == {"pushgateway": expected, "prometheus": expected,
+                      "rabbitmq": None, "rabbitmq-queues": None}
     assert config["global"]["scrape_interval"] == "1000ms"

@@ -120,28 +120,37 @@ def user_token(stack: ThrowawayStack, user_id: str, role: str = "enduser") -> st
                             audience="shop", ttl_seconds=900)
 
 
+def insert_buyers(stack: ThrowawayStack, count: int) -> list[dict[str, str]]:
+    """`count` endusers ({id, email}) written straight into the user database.
+
+    With a placeholder hash: registering hundreds of buyers through the API would
+    spend most of the time budget on argon2, and what is under test is not sign-up.
+    """
+    rows = [{"id": str(uuid.uuid4()), "email": f"buyer-{uuid.uuid4().hex[:12]}@example.com"}
+            for _ in range(count)]
+    engine = create_engine(stack.env["SHOP_USER_DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO users (id, email, name, role, password_hash, created_at) "
+                "VALUES (:id, :email, 'Buyer', 'enduser', 'not-a-hash', now())"
+            ), rows)
+    finally:
+        engine.dispose()
+    return rows
+
+
+def make_buyers(stack: ThrowawayStack, count: int) -> list[tuple[str, str]]:
+    """[(user_id, token)] for `count` endusers the user service knows."""
+    return [(row["id"], user_token(stack, row["id"])) for row in insert_buyers(stack, count)]
+
+
 @pytest.fixture(scope="session")
 def seed_buyers(stack: ThrowawayStack, user_service: ShopClient) -> Any:
-    """`seed_buyers(n)` → [(user_id, token)] for n endusers the user service knows.
-
-    Written straight into the user database with a placeholder hash: registering
-    hundreds of buyers through the API would spend most of the time budget on argon2,
-    and what is under test here is ordering, not sign-up.
-    """
+    """`seed_buyers(n)` → [(user_id, token)] for n endusers the user service knows."""
 
     def make(count: int) -> list[tuple[str, str]]:
-        rows = [{"id": str(uuid.uuid4()), "email": f"buyer-{uuid.uuid4().hex[:12]}@example.com"}
-                for _ in range(count)]
-        engine = create_engine(stack.env["SHOP_USER_DATABASE_URL"])
-        try:
-            with engine.begin() as connection:
-                connection.execute(text(
-                    "INSERT INTO users (id, email, name, role, password_hash, created_at) "
-                    "VALUES (:id, :email, 'Buyer', 'enduser', 'not-a-hash', now())"
-                ), rows)
-        finally:
-            engine.dispose()
-        return [(row["id"], user_token(stack, row["id"])) for row in rows]
+        return make_buyers(stack, count)
 
     return make
 

@@ -6,6 +6,11 @@ its API Gateway imports only documents labelled OpenAPI 3 and reads
 `info.description`, while Chalice generates Swagger 2.0 without one. The document
 Chalice builds (paths, integrations, authorizers) is otherwise handed over as is;
 real AWS and LocalStack get Chalice's document unchanged.
+
+The staged files are private on this machine (0600), and Chalice's zip records each
+file's mode: Lambda runs the code as another user than the package's owner and needs
+it world-readable (0644, 0755 for executables), so every entry of the zip gets those
+modes whatever the file's mode on disk.
 """
 
 from __future__ import annotations
@@ -47,6 +52,29 @@ def _moto_swagger_generator() -> Any:
             return document
 
     return MotoSwaggerGenerator()
+
+
+LAMBDA_FILE_MODE = 0o644
+LAMBDA_EXECUTABLE_MODE = 0o755
+
+
+def lambda_mode(mode: int) -> int:
+    """A file's st_mode with the permission bits Lambda needs; its type bits kept."""
+    permissions = LAMBDA_EXECUTABLE_MODE if mode & 0o100 else LAMBDA_FILE_MODE
+    return (mode & ~0o7777) | permissions
+
+
+def _lambda_readable_zip_entries() -> None:
+    from chalice.utils import ChaliceZipFile
+
+    original = ChaliceZipFile._create_zipinfo
+
+    def create_zipinfo(self: Any, filename: Any, arcname: Any, compress_type: Any) -> Any:
+        zinfo = original(self, filename, arcname, compress_type)
+        zinfo.external_attr = lambda_mode((zinfo.external_attr >> 16) & 0xFFFF) << 16
+        return zinfo
+
+    ChaliceZipFile._create_zipinfo = create_zipinfo  # type: ignore[method-assign]
 
 
 def _deployer(factory: Any, config: Any, emulator: str) -> Any:
@@ -94,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     factory = CLIFactory(project_dir=project_dir, environ=dict(os.environ))
     config = factory.create_config_obj(chalice_stage_name=args.stage)
     if args.action == "deploy":
+        _lambda_readable_zip_entries()
         _deployer(factory, config, args.emulator).deploy(config, chalice_stage_name=args.stage)
     else:
         session = factory.create_botocore_session()

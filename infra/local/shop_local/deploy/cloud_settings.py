@@ -2,31 +2,40 @@
 
 In AWS the platform stack (infra/aws/shop-platform.json) creates these. On an
 emulated cloud `seed` writes them from the local `.env`, so the emulated functions
-point at the local PostgreSQL, Redis and RabbitMQ. Either way `resolve` reads them
-back and turns them into each function's environment at deploy: the Lambda
-configuration then carries the settings `shop_common.config` reads, and no
-function needs to call SSM at run time. Signing keys stay in Secrets Manager
-(`shop/<stage>/keys/...`); a function is told where with `SHOP_KEYS_SECRET_PREFIX`.
+point at the local PostgreSQL, Redis and RabbitMQ. Either way `resolve` turns them
+into each function's environment at deploy: endpoints as URLs WITHOUT credentials,
+and the NAMES of the secrets holding each service's own credentials
+(`SHOP_<SERVICE>_DATABASE_SECRET=shop/dev/user/database`, `..._REDIS_SECRET`,
+`..._AMQP_SECRET`), which the function reads at cold start
+(shop_common.credential_secrets). No password is ever in a Lambda configuration.
+
+Signing keys are the stage's own: generated for the stage the first time it is
+deployed and kept only in its Secrets Manager (`shop/<stage>/keys/...`), never the
+local stack's `var/keys`, so a token signed in one stage means nothing in another or
+locally. A function is told where they are with `SHOP_KEYS_SECRET_PREFIX`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from shop_common.keys import all_key_names, generate_keys
+from shop_common.keys import all_key_names
 from shop_common.messaging import vhost_of
 from shop_local.deploy.names import CloudNames
 
 Clients = Callable[[str], Any]
 LAMBDA_KEYS_DIR = "/tmp/shop-keys"  # noqa: S108 (Lambda's only writable folder)
 DEFAULT_REDIS = "127.0.0.1:6379"
+DEFAULT_BROKER = "amqp://127.0.0.1:5672/shop"
 
 
 @dataclass
@@ -91,9 +100,16 @@ def _host_port(url: str, default_port: int) -> str:
     return f"{parts.hostname or '127.0.0.1'}:{parts.port or default_port}"
 
 
-def seed(
-    store: SettingsStore, env: dict[str, str], services: list[str], keys_dir: Path
-) -> None:
+def credentials_of(url: str) -> str | None:
+    """The {"username", "password"} secret a URL's user information makes; None without."""
+    parts = urlsplit(url)
+    if not parts.username or parts.password is None:
+        return None
+    return json.dumps({"username": unquote(parts.username),
+                       "password": unquote(parts.password)}, sort_keys=True)
+
+
+def seed(store: SettingsStore, env: dict[str, str], services: list[str]) -> None:
     """Write the stage's settings from the local `.env` (emulated cloud only)."""
     names = store.names
     database_urls = {s: env[f"SHOP_{s.upper()}_DATABASE_URL"] for s in services
@@ -115,22 +131,50 @@ def seed(
     for service, url in redis_urls.items():
         store.put_parameter(names.parameter(service, "redis_db"),
                             (urlsplit(url).path.lstrip("/") or "0") if url else "0")
+        credentials = credentials_of(url) if url else None
+        if credentials:
+            store.put_secret(names.redis_secret(service), credentials)
 
-    amqp = env.get("SHOP_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/shop")
+    amqp_urls = {s: env.get(f"SHOP_{s.upper()}_AMQP_URL", env.get("SHOP_AMQP_URL", ""))
+                 for s in services}
+    amqp = next((u for u in amqp_urls.values() if u), DEFAULT_BROKER)
     parts = urlsplit(amqp)
     store.put_parameter(names.parameter("broker", "endpoint"),
                         f"{parts.scheme}://{_host_port(amqp, 5672)}")
     store.put_parameter(names.parameter("broker", "vhost"), vhost_of(amqp))
-    # The shape Amazon MQ event-source mappings read (BASIC_AUTH).
-    store.put_secret(names.broker_secret, json.dumps({
-        "username": unquote(parts.username or "guest"),
-        "password": unquote(parts.password or "guest"),
-    }, sort_keys=True))
+    for service, url in amqp_urls.items():
+        credentials = credentials_of(url) if url else None
+        if credentials:
+            store.put_secret(names.broker_user_secret(service), credentials)
+    # The broker's administrator (its Amazon MQ user): made for the stage, never `guest`.
+    if store.secret(names.broker_secret) is None:
+        store.put_secret(names.broker_secret, json.dumps(
+            {"username": "shop-admin", "password": secrets.token_urlsafe(24)}, sort_keys=True))
+    ensure_stage_keys(store)
 
-    generate_keys(keys_dir)
+
+def ensure_stage_keys(store: SettingsStore) -> list[str]:
+    """The stage's own signing keys: generated once for it, kept; return the names made.
+
+    They are made here, in memory, and stored only in the stage's Secrets Manager: the
+    local stack's keys never leave `var/keys`.
+    """
+    names = store.names
+    made = []
     for key in all_key_names():
-        store.put_secret(names.private_key_secret(key), (keys_dir / f"{key}.pem").read_text())
-        store.put_secret(names.public_key_secret(key), (keys_dir / f"{key}.pub.pem").read_text())
+        private_pem = store.secret(names.private_key_secret(key))
+        if private_pem is None:
+            private_key = ed25519.Ed25519PrivateKey.generate()
+            private_pem = private_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()).decode()
+            store.put_secret(names.private_key_secret(key), private_pem)
+            made.append(key)
+        loaded = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        public_pem = loaded.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        store.put_secret(names.public_key_secret(key), public_pem)
+    return made
 
 
 def publish_service_url(store: SettingsStore, service: str, url: str) -> None:
@@ -138,25 +182,20 @@ def publish_service_url(store: SettingsStore, service: str, url: str) -> None:
 
 
 def resolve(store: SettingsStore, services: list[str]) -> dict[str, dict[str, str]]:
-    """Each service's Lambda environment, from what SSM and Secrets Manager hold now."""
+    """Each service's Lambda environment: endpoints and secret names, never a credential."""
     names = store.names
     params = store.parameters()
+    secret_names = set(store.secret_names())
     shared: dict[str, str] = {
         "SHOP_ENV_FILE": "",  # no `.env` in a function: settings come from here only
         "SHOP_KEYS_DIR": LAMBDA_KEYS_DIR,
         "SHOP_KEYS_SECRET_PREFIX": names.keys_secret_prefix,
         "SHOP_MAIL_BACKEND": "ses",
     }
-    broker = store.secret(names.broker_secret)
     broker_endpoint = params.get(names.parameter("broker", "endpoint"))
-    if broker and broker_endpoint:
-        credentials = json.loads(broker)
-        scheme, address = broker_endpoint.split("://", 1)
+    if broker_endpoint:
         vhost = params.get(names.parameter("broker", "vhost"), "/")
-        shared["SHOP_AMQP_URL"] = (
-            f"{scheme}://{quote(credentials['username'], safe='')}:"
-            f"{quote(credentials['password'], safe='')}@{address}/{quote(vhost, safe='')}"
-        )
+        shared["SHOP_AMQP_URL"] = f"{broker_endpoint}/{quote(vhost, safe='')}"
     for service in services:
         url = params.get(names.parameter(service, "url"))
         if url:
@@ -169,16 +208,17 @@ def resolve(store: SettingsStore, services: list[str]) -> dict[str, dict[str, st
         database = store.secret(names.database_secret(service))
         database_endpoint = params.get(names.parameter("database", "endpoint"))
         if database and database_endpoint:
-            credentials = json.loads(database)
-            own[prefix + "DATABASE_URL"] = (
-                f"postgresql+pg8000://{quote(credentials['username'], safe='')}:"
-                f"{quote(credentials['password'], safe='')}@{database_endpoint}/"
-                f"{credentials['dbname']}"
-            )
+            dbname = json.loads(database)["dbname"]
+            own[prefix + "DATABASE_URL"] = f"postgresql+pg8000://{database_endpoint}/{dbname}"
+            own[prefix + "DATABASE_SECRET"] = names.database_secret(service)
         redis_endpoint = params.get(names.parameter("redis", "endpoint"))
         if redis_endpoint:
             database_index = params.get(names.parameter(service, "redis_db"), "0")
             own[prefix + "REDIS_URL"] = f"redis://{redis_endpoint}/{database_index}"
+            if names.redis_secret(service) in secret_names:
+                own[prefix + "REDIS_SECRET"] = names.redis_secret(service)
+        if names.broker_user_secret(service) in secret_names:
+            own[prefix + "AMQP_SECRET"] = names.broker_user_secret(service)
         result[service] = own
     return result
 
@@ -195,8 +235,12 @@ def expected_parameters(
     return sorted(found)
 
 
-def expected_secrets(names: CloudNames, databases: list[str]) -> list[str]:
+def expected_secrets(names: CloudNames, databases: Sequence[str],
+                     redis_users: Sequence[str] = (), broker_users: Sequence[str] = ()
+                     ) -> list[str]:
     found = [names.broker_secret, *(names.database_secret(s) for s in databases)]
+    found += [names.redis_secret(s) for s in redis_users]
+    found += [names.broker_user_secret(s) for s in broker_users]
     for key in all_key_names():
         found += [names.private_key_secret(key), names.public_key_secret(key)]
     return sorted(found)
@@ -204,3 +248,9 @@ def expected_secrets(names: CloudNames, databases: list[str]) -> list[str]:
 
 def services_with_database(env: dict[str, str], services: list[str]) -> list[str]:
     return [s for s in services if env.get(f"SHOP_{s.upper()}_DATABASE_URL")]
+
+
+def services_with_user(env: dict[str, str], services: list[str], kind: str) -> list[str]:
+    """The services whose `kind` URL (REDIS, AMQP) names a user: they get a secret."""
+    return [s for s in services
+            if credentials_of(env.get(f"SHOP_{s.upper()}_{kind}_URL", "")) is not None]

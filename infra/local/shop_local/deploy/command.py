@@ -11,7 +11,8 @@ from shop_local.deploy.emulator import EmbeddedEmulator
 from shop_local.deploy.endpoint import Endpoint, answers
 from shop_local.deploy.target import DEFAULT_STATE_DIR, DeployTarget
 from shop_local.envfile import ensure_env_file, read_env
-from shop_local.paths import ENV_EXAMPLE, ENV_FILE, FUNCTIONS, ROOT
+from shop_local.paths import ENV_EXAMPLE, ENV_FILE, FUNCTIONS
+from shop_local.private_files import make_private, private_dir
 
 
 def say(message: str) -> None:
@@ -36,8 +37,8 @@ def add_parser(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def deploy_env() -> tuple[dict[str, str], Path]:
-    """The local settings the emulated cloud is seeded from, and the signing keys' folder."""
+def deploy_env() -> dict[str, str]:
+    """The local settings the emulated cloud is seeded from (never its signing keys)."""
     explicit = os.environ.get("SHOP_ENV_FILE")
     if explicit is None:
         ensure_env_file(ENV_FILE, ENV_EXAMPLE)  # as `shop up` does on a first run
@@ -46,14 +47,22 @@ def deploy_env() -> tuple[dict[str, str], Path]:
         env_file = Path(explicit) if explicit else None  # empty: no file at all
     env = read_env(env_file) if env_file is not None and env_file.is_file() else {}
     env.update({k: v for k, v in os.environ.items() if k.startswith("SHOP_")})
-    keys = Path(env.get("SHOP_KEYS_DIR", "var/keys"))
-    base = env_file.parent if env_file is not None else ROOT
-    return env, keys if keys.is_absolute() else base / keys
+    return env
+
+
+def keep_private(state_dir: Path) -> None:
+    """Everything under the state folder is its owner's alone (0700 folders, 0600 files):
+    staged configs, policies, packages, the emulator's log. The umask covers what this
+    process and its children (chalice, pip, the emulator) write from now on."""
+    os.umask(0o077)
+    private_dir(state_dir)
+    make_private(state_dir)
 
 
 def run(args: argparse.Namespace) -> int:
     target = DeployTarget(Endpoint.resolve(args.endpoint), args.stage,
                           args.state_dir.resolve(), args.functions_dir.resolve())
+    keep_private(target.state_dir)
     emulator = EmbeddedEmulator(target.endpoint, target.state_dir)
     if args.stop_emulator:
         stopped = emulator.stop()
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         pid = emulator.start()
         say(f"embedded emulator running (pid {pid}, log {emulator.log_file}); "
             "`shop deploy --stop-emulator` stops it")
-    env, keys_dir = deploy_env()
+    env = deploy_env()
     if args.verify:
         from shop_local.deploy.verify import verify
 
@@ -88,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from shop_local.deploy.deploy import deploy
 
-    deployed = deploy(target, env, keys_dir, say)
+    deployed = deploy(target, env, say)
     for gap in deployed.gaps:
         say(f"the emulator cannot hold {gap.describe()}")
     for problem in deployed.problems:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shop_local.apps import FunctionApp
-from shop_local.deploy import broker, chalice_run, cloud_settings, templates
+from shop_local.deploy import broker, chalice_run, cloud_settings, mq_mappings, templates
 from shop_local.deploy.declared import DeclaredApp, declare_all
 from shop_local.deploy.endpoint import child_environment, emulator_kind
 from shop_local.deploy.staging import SOURCE_HASH_TAG, StagedApp, stage_app
@@ -39,7 +38,6 @@ class DeployReport:
 class Context:
     target: DeployTarget
     env: dict[str, str]
-    keys_dir: Path
     emulator: str
 
     @property
@@ -173,9 +171,9 @@ def deploy_pass(
     return declared
 
 
-def deploy(target: DeployTarget, env: dict[str, str], keys_dir: Path, say: Say) -> DeployReport:
+def deploy(target: DeployTarget, env: dict[str, str], say: Say) -> DeployReport:
     report = DeployReport()
-    ctx = Context(target, env, keys_dir, emulator_kind(target.endpoint))
+    ctx = Context(target, env, emulator_kind(target.endpoint))
     apps = target.apps()
     if not apps:
         raise RuntimeError(f"no function apps under {target.functions_dir}")
@@ -191,7 +189,7 @@ def deploy(target: DeployTarget, env: dict[str, str], keys_dir: Path, say: Say) 
     say("cloud templates: cfn-lint clean (shop-platform.json, shop-mq-mappings.json)")
 
     store = ctx.store
-    cloud_settings.seed(store, env, [a.service for a in apps], keys_dir)
+    cloud_settings.seed(store, env, [a.service for a in apps])
     say(f"settings: {len(store.changed)} parameter(s)/secret(s) written"
         if store.changed else "settings: unchanged")
     broker_credentials = store.secret(target.names.broker_secret) or "{}"
@@ -204,8 +202,14 @@ def deploy(target: DeployTarget, env: dict[str, str], keys_dir: Path, say: Say) 
         say("the apps' URLs are in SSM now; deploying the apps whose environment names them")
         declared = deploy_pass(ctx, apps, report, say, quiet=True)
 
+    # The mappings log in as the consuming app's own broker user, which may only read
+    # its queues (and park messages in their .dlq), never as the broker's administrator.
+    consumers = sorted({spec.service for spec in mq_mappings.load_specs()})
+    mapping_secret = next((target.names.broker_user_secret(s) for s in consumers
+                           if store.secret(target.names.broker_user_secret(s))), None)
     outcome = broker.wire_mappings(
-        target, declared, broker_arn, broker.secret_arn(target, target.names.broker_secret))
+        target, declared, broker_arn,
+        broker.secret_arn(target, mapping_secret or target.names.broker_secret))
     report.lines += outcome.lines
     report.gaps += outcome.gaps
     report.problems += outcome.problems

@@ -36,6 +36,19 @@ class CloudNames:
     def database_secret(self, service: str) -> str:
         return self.secret(service, "database")
 
+    def redis_secret(self, service: str) -> str:
+        """A service's Redis ACL user: {"username", "password"}."""
+        return self.secret(service, "redis")
+
+    def broker_user_secret(self, service: str) -> str:
+        """A service's own broker user: {"username", "password"} (BASIC_AUTH's shape)."""
+        return self.secret(service, "broker")
+
+    def credential_secrets(self, service: str) -> list[str]:
+        """Every secret a service's function reads its connection credentials from."""
+        return [self.database_secret(service), self.redis_secret(service),
+                self.broker_user_secret(service)]
+
     def private_key_secret(self, key_name: str) -> str:
         return self.secret("keys", "private", key_name)
 

@@ -4,14 +4,15 @@ Chalice's generated policies are off (`autogen_policy: false`): they would grant
 what the code *might* call. These grant what each app does call:
 - every app: its own log groups; the VPC network interfaces a function inside the
   VPC needs to reach RDS, ElastiCache and the broker (AWS allows only `*` there);
-  its own signing key and the public keys, from Secrets Manager (see README).
+  its own signing key and the public keys, and its own database, Redis and broker
+  credentials (read by name at cold start), from Secrets Manager (see README).
 - the user app also reads the user-token signing key; no other app can.
 - an app that consumes Amazon MQ (the mapping file says which): the broker's
-  description and credentials, read by the Lambda service with the function's own
-  role, which is how Amazon MQ event-source mappings work.
+  description and its own broker user's credentials, read by the Lambda service with
+  the function's own role, which is how Amazon MQ event-source mappings work.
 - the communication app sends email through SES in the cloud.
-Database, cache and broker settings reach a function through its environment,
-resolved at deploy from SSM and Secrets Manager, so no function reads SSM itself.
+Endpoints reach a function through its environment, resolved at deploy from SSM, so
+no function reads SSM itself; credentials never do (only the secrets' names).
 """
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def policy_for(
                 f"arn:aws:secretsmanager:*:*:secret:{names.public_key_secret('*')}",
             ],
         },
+        {
+            "Sid": "OwnCredentials",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue"],
+            "Resource": [secret_arn(name) for name in names.credential_secrets(service)],
+        },
     ]
     if consumes_mq:
         statements += [
@@ -79,7 +86,7 @@ def policy_for(
                 "Sid": "AmazonMqCredentials",
                 "Effect": "Allow",
                 "Action": ["secretsmanager:GetSecretValue"],
-                "Resource": secret_arn(names.broker_secret),
+                "Resource": secret_arn(names.broker_user_secret(service)),
             },
             {"Sid": "AmazonMqNetwork", "Effect": "Allow", "Action": MQ_MAPPING_NETWORK_ACTIONS,
              "Resource": "*"},

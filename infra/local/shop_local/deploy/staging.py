@@ -12,8 +12,10 @@ Why a staged copy instead of deploying functions/<service>/ in place:
   Chalice's own cache key includes the app's code, so it would download every
   dependency again after each code change. The staged requirements.txt is empty.
 - The deploy adds what the cloud needs to the staged config only: the stage's IAM
-  policy file, the environment resolved from SSM and Secrets Manager, and a tag
-  with the hash of the sources (how a redeploy tells what changed).
+  policy file, the environment resolved from SSM and Secrets Manager (addresses and
+  secret names, never a credential), and a tag with the hash of the sources (how a
+  redeploy tells what changed).
+- Everything staged is private (0700 folders, 0600 files).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from shop_local.apps import FunctionApp
+from shop_local.private_files import make_private
 
 SOURCE_HASH_TAG = "shop:source-hash"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
@@ -100,6 +103,7 @@ def dependencies(requirements: Path, cache_dir: Path) -> Path:
                 f"could not install {requirements} for {LAMBDA_PLATFORM} "
                 f"(Python {python_version()}):\n{result.stderr.strip()[-3000:]}"
             )
+    make_private(building)
     try:
         building.rename(target)  # atomic: a half-built cache is never used
     except OSError:
@@ -197,4 +201,7 @@ def stage_app(
     stage_settings = config["stages"][stage]
     stage_settings["tags"] = {**stage_settings.get("tags", {}), SOURCE_HASH_TAG: source_hash}
     (chalice_dir / "config.json").write_text(json.dumps(config, indent=2))
+    # Copies keep their sources' modes (0644, 0755): the staged app is its owner's alone.
+    # Chalice's zip gets the modes Lambda needs (shop_local.deploy.chalice_run).
+    make_private(target)
     return StagedApp(app.service, str(config.get("app_name", app.service)), target, source_hash)

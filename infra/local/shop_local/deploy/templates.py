@@ -2,7 +2,8 @@
 
 Two stacks, because the mappings need the functions and the functions need the platform:
 1. `shop-platform.json`, deployed before `chalice deploy`: the Amazon MQ broker, its
-   credentials and each service's database credentials in Secrets Manager, the
+   administrator's credentials and each service's own database, Redis and broker
+   credentials in Secrets Manager (the functions read them by name at cold start), the
    PostgreSQL (RDS) and Redis (ElastiCache) instances, and SSM parameters holding the
    database, Redis and broker endpoints, which the deploy resolves into each
    function's environment.
@@ -71,7 +72,7 @@ def platform_template(services: tuple[str, ...] = SERVICES) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "BrokerCredentials": _generated_secret(
             _sub(names.broker_secret), {"username": "shop"},
-            "Amazon MQ user; also the BASIC_AUTH secret of the event-source mappings",
+            "Amazon MQ administrator (provisioning only; no function reads it)",
         ),
         "Broker": {
             "Type": "AWS::AmazonMQ::Broker",
@@ -158,6 +159,14 @@ def platform_template(services: tuple[str, ...] = SERVICES) -> dict[str, Any]:
             {"username": f"shop_{service}", "dbname": f"shop_{service}"},
             f"the {service} service's own database role",
         )
+        resources[f"{title}RedisCredentials"] = _generated_secret(
+            _sub(names.redis_secret(service)), {"username": f"shop-{service}"},
+            f"the {service} service's own Redis ACL user",
+        )
+        resources[f"{title}BrokerCredentials"] = _generated_secret(
+            _sub(names.broker_user_secret(service)), {"username": f"shop-{service}"},
+            f"the {service} service's own broker user (least privilege)",
+        )
         resources[f"{title}RedisDatabaseParameter"] = _parameter(
             names.parameter(service, "redis_db"), str(index),
             f"the {service} service's Redis logical database",
@@ -181,6 +190,9 @@ def platform_template(services: tuple[str, ...] = SERVICES) -> dict[str, Any]:
         "Outputs": {
             "BrokerArn": {"Value": {"Fn::GetAtt": ["Broker", "Arn"]}},
             "BrokerCredentialsSecretArn": {"Value": {"Ref": "BrokerCredentials"}},
+            **{f"{s.capitalize()}BrokerCredentialsSecretArn": {
+                "Value": {"Ref": f"{s.capitalize()}BrokerCredentials"}}
+               for s in services if consumes_mq(s)},
         },
     }
 
@@ -207,7 +219,9 @@ def mq_mappings_template(functions_dir: Path = FUNCTIONS) -> dict[str, Any]:
                           "Description": "the platform stack's BrokerArn output"},
             "BrokerCredentialsSecretArn": {
                 "Type": "String",
-                "Description": "the platform stack's BrokerCredentialsSecretArn output"},
+                "Description": "the platform stack's CommunicationBrokerCredentialsSecretArn "
+                               "output: the mappings' own broker user, which may only read "
+                               "their queues"},
         },
         "Resources": resources,
     }

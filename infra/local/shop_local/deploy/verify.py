@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shop_local.deploy import broker, cloud_settings, mq_mappings
 from shop_local.deploy.declared import DeclaredApi, DeclaredApp, declare_all
 from shop_local.deploy.deploy import Context, stage_all
+from shop_local.deploy.plaintext import plaintext_credentials
 from shop_local.deploy.staging import SOURCE_HASH_TAG, StagedApp
 from shop_local.deploy.target import DeployTarget, Gap
 
@@ -116,6 +117,24 @@ def check_functions(target: DeployTarget, app: DeclaredApp, staged: StagedApp,
     for name in sorted(cloud):
         if (name == prefix or name.startswith(prefix + "-")) and name not in declared_names:
             report.differ(section, f"{name}: exists but {app.app_name} does not declare it")
+
+
+def check_plaintext_credentials(target: DeployTarget, app: DeclaredApp,
+                                cloud: dict[str, dict[str, Any]], report: VerifyReport) -> None:
+    """A function's environment must name its secrets, never hold them: any password in a
+    URL, key or token found there is a difference (the report names it, not its value)."""
+    section = "credentials in environments"
+    lam = target.client("lambda")
+    for declared in app.functions:
+        if declared.name not in cloud:
+            continue  # reported missing by check_functions
+        env = lam.get_function_configuration(FunctionName=declared.name).get(
+            "Environment", {}).get("Variables", {})
+        findings = plaintext_credentials(env)
+        for finding in findings:
+            report.differ(section, f"{declared.name}: {finding.describe()}")
+        if not findings:
+            report.add(section, f"{declared.name}: secret names only")
 
 
 def _policy_matches(target: DeployTarget, role_name: str, policy_text: str) -> bool:
@@ -266,7 +285,11 @@ def check_settings(target: DeployTarget, env: dict[str, str], services: list[str
     secrets = store.secret_names()
     for name in secrets:
         report.add("secrets (Secrets Manager)", name)
-    for name in cloud_settings.expected_secrets(target.names, databases):
+    expected = cloud_settings.expected_secrets(
+        target.names, databases,
+        cloud_settings.services_with_user(env, services, "REDIS"),
+        cloud_settings.services_with_user(env, services, "AMQP"))
+    for name in expected:
         if name not in secrets:
             report.differ("secrets (Secrets Manager)", f"{name}: missing")
 
@@ -274,12 +297,14 @@ def check_settings(target: DeployTarget, env: dict[str, str], services: list[str
 def verify(target: DeployTarget, env: dict[str, str]) -> VerifyReport:
     report = VerifyReport()
     apps = target.apps()
-    ctx = Context(target, env, target.state_dir, "unknown")
+    ctx = Context(target, env, "unknown")
     staged = stage_all(ctx, apps)
     declared = declare_all({s: app.directory for s, app in staged.items()}, target.stage)
     cloud = _all_functions(target)
     for service, app in declared.items():
         check_functions(target, app, staged[service], cloud, report)
+    for app in declared.values():
+        check_plaintext_credentials(target, app, cloud, report)
     for service, app in declared.items():
         check_routes(target, app, staged[service], cloud, report)
     for app in declared.values():

@@ -39,6 +39,7 @@ from shop_common.metrics import announce_process
 from shop_common.redaction import redact_text
 from shop_common.runtime import get_runtime
 from shop_local.apps import function_dir
+from shop_local.private_files import open_private_log
 from shop_local.runtime.schedules import ScheduleRunner, scheduled_functions
 
 log = logging.getLogger("shop.host")
@@ -156,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if args.access_log:
-        args.access_log.parent.mkdir(parents=True, exist_ok=True)
-        ShopRequestHandler.access_log = args.access_log.open("a", buffering=1)
+        ShopRequestHandler.access_log = open_private_log(args.access_log)
 
     override = os.environ.get("SHOP_LOCAL_SCHEDULE_SECONDS")
     schedules = ScheduleRunner(

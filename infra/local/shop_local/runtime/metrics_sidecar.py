@@ -16,6 +16,10 @@ as a Lambda extension pushes only while its execution environment lives: a
 stopped service therefore stops pushing, and Prometheus sees its push age grow.
 On SIGTERM/SIGINT it deletes its group, so a cleanly stopped stack leaves nothing
 behind (the Pushgateway keeps no state on disk, which clears a crashed one's).
+
+With `--user` and `--password-file` it pushes with HTTP basic auth (the Pushgateway
+refuses anonymous pushes under `shop up`); the password never appears on its command
+line.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import delete_from_gateway, push_to_gateway
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from shop_local.metrics_auth import MetricsCredentials
 from shop_local.probes import pid_alive
 
 log = logging.getLogger("shop.metrics_sidecar")
@@ -81,7 +87,13 @@ class Sidecar:
     directory: Path
     gateway: str
     instance: str
+    credentials: MetricsCredentials | None = None
     pushing: bool = False
+
+    @property
+    def auth(self) -> dict[str, Any]:
+        """The `handler=` argument of prometheus_client's push functions, if any."""
+        return {"handler": self.credentials.push_handler()} if self.credentials else {}
 
     @property
     def grouping_key(self) -> dict[str, str]:
@@ -98,7 +110,7 @@ class Sidecar:
         try:
             push_to_gateway(
                 self.gateway, job=self.service, registry=aggregated_registry(self.directory),
-                grouping_key=self.grouping_key, timeout=PUSH_TIMEOUT_SECONDS,
+                grouping_key=self.grouping_key, timeout=PUSH_TIMEOUT_SECONDS, **self.auth,
             )
         except OSError as exc:  # the gateway is not up yet, or restarting: try next round
             if self.pushing:
@@ -114,7 +126,7 @@ class Sidecar:
     def delete_group(self) -> None:
         try:
             delete_from_gateway(self.gateway, job=self.service, grouping_key=self.grouping_key,
-                                timeout=PUSH_TIMEOUT_SECONDS)
+                                timeout=PUSH_TIMEOUT_SECONDS, **self.auth)
             log.info("%s: deleted its group from %s", self.service, self.gateway)
         except OSError as exc:
             log.warning("%s: could not delete its group: %s", self.service, exc)
@@ -134,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gateway", default="http://127.0.0.1:9091")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between pushes")
     parser.add_argument("--instance", default=socket.gethostname())
+    parser.add_argument("--user", help="basic-auth user (with --password-file)")
+    parser.add_argument("--password-file", type=Path, help="file holding the basic-auth password")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -145,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    Sidecar(args.service, args.dir, args.gateway, args.instance).run(args.interval, stop)
+    credentials = (MetricsCredentials.from_file(args.user, args.password_file)
+                   if args.user and args.password_file else None)
+    Sidecar(args.service, args.dir, args.gateway, args.instance, credentials).run(
+        args.interval, stop)
     return 0
 
 

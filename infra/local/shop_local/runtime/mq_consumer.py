@@ -26,7 +26,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError
 from pika.spec import Basic
 
-from shop_common.messaging import QueueSpec, connection_parameters, declare_topology
+from shop_common.messaging import QueueSpec, connection_parameters
 from shop_local.mappings import EmulatorTuning, EventSourceMapping
 from shop_local.runtime.rmq_event import Delivery, amazon_mq_event
 
@@ -131,7 +131,11 @@ class BatchConsumer:
         connection = pika.BlockingConnection(parameters)
         try:
             channel = connection.channel()
-            declare_topology(channel, [self._target.queue_spec])
+            # As a Lambda event-source mapping, it reads a queue the set-up declared and
+            # declares nothing: its broker user may only read its queues. A passive
+            # declare needs no permission; a missing queue closes the channel (404) and
+            # the mapping retries, its status naming the error.
+            channel.queue_declare(self.mapping.queue, passive=True)
             channel.basic_qos(prefetch_count=self.mapping.batch_size)
             buffer: list[Delivery] = []
 

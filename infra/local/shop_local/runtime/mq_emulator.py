@@ -47,7 +47,7 @@ from shop_local.runtime.rmq_event import broker_arn
 
 log = logging.getLogger("shop.mq_emulator")
 
-DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/shop"
+DEFAULT_AMQP_URL = "amqp://127.0.0.1:5672/shop"  # no user: SHOP_<APP>_AMQP_URL must name one
 STATUS_INTERVAL_SECONDS = 1.0
 
 

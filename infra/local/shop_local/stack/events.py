@@ -1,8 +1,8 @@
 """The events part of the local stack (MQ event-source emulator, SMTP sink): hooks for `shop up`.
 
-- `set_up`: declares the broker topology of the mapping file in the stack's vhost
-  (after `shop up` has created the vhost), so no event is published before its queue
-  exists.
+- `set_up`: the SMTP sink's Maildir. (The broker topology of the mapping file is
+  declared by provisioning, `provision.prepare_broker`, as a temporary administrator:
+  no service's own broker user may declare anything.)
 - `programs`: one MQ emulator per function app in the mapping file, and the SMTP sink.
 - `components`: their rows in `shop status`.
 
@@ -16,7 +16,6 @@ import json
 import sys
 import time
 
-from shop_common.messaging import declare_topology_at
 from shop_local.mappings import load_mapping_file
 from shop_local.probes import port_open
 from shop_local.runtime import mq_emulator, smtp_sink
@@ -33,9 +32,7 @@ def smtp_address(env: dict[str, str]) -> tuple[str, int]:
 
 
 def set_up(env: dict[str, str]) -> None:
-    """Declare what the events need before any process starts (idempotent)."""
-    mappings = load_mapping_file(amqp_url=env["SHOP_AMQP_URL"])
-    declare_topology_at(env["SHOP_AMQP_URL"], mappings.queue_specs())
+    """Prepare what the events need before any process starts (idempotent)."""
     smtp_sink.ensure_maildir(smtp_sink.MAILDIR)
 
 

@@ -6,7 +6,10 @@ Where things go:
   runs a service's code, HTTP host or MQ emulator alike);
 - one sidecar per service pushes that directory to the Pushgateway;
 - Prometheus scrapes the Pushgateway, RabbitMQ's exporter and itself, with the
-  config rendered from prometheus/prometheus.yml into var/prometheus/.
+  config rendered from prometheus/prometheus.yml into var/prometheus/;
+- the Pushgateway and Prometheus take HTTP basic auth (shop_local.metrics_auth): their
+  web config file and the password file the sidecars and Prometheus read are in
+  var/prometheus/, mode 0600.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ import yaml
 from shop_common.config import SERVICES
 from shop_common.metrics import MULTIPROC_DIR_VARIABLE
 from shop_local.apps import service_exists
+from shop_local.metrics_auth import (
+    MetricsCredentials,
+    write_password_file,
+    write_web_config,
+)
 from shop_local.paths import ROOT, VAR
 from shop_local.probes import port_open, wait_for
 from shop_local.stack import supervisor
@@ -35,6 +43,9 @@ from shop_local.stack.supervisor import Program
 PROMETHEUS_SOURCE = ROOT / "prometheus"
 METRICS_DIR = VAR / "metrics"
 PROMETHEUS_VAR = VAR / "prometheus"
+WEB_CONFIG = PROMETHEUS_VAR / "web.yml"
+PASSWORD_FILE = PROMETHEUS_VAR / "metrics.password"
+AUTHENTICATED_JOBS = ("pushgateway", "prometheus")
 RABBITMQ_PROMETHEUS_PORT = 15692
 DEFAULT_PUSHGATEWAY_URL = "http://127.0.0.1:9091"
 DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
@@ -85,16 +96,21 @@ def metrics_environment(service: str, root: Path = METRICS_DIR) -> dict[str, str
 # -- commands, shared by `shop up` and the tests so both run the same thing --------
 
 
-def pushgateway_command(listen: str) -> list[str]:
+def pushgateway_command(listen: str, web_config: Path | None = None) -> list[str]:
     # No persistence file: every start is empty, so a group left by an instance
     # that crashed (and never deleted it) is gone on the next start of the stack.
     return ["prometheus-pushgateway", f"--web.listen-address={listen}", "--persistence.file=",
-            "--log.level=warn"]
+            "--log.level=warn", *web_config_flag(web_config)]
 
 
-def prometheus_command(config: Path, storage: Path, listen: str) -> list[str]:
+def web_config_flag(web_config: Path | None) -> list[str]:
+    return [f"--web.config.file={web_config}"] if web_config else []
+
+
+def prometheus_command(config: Path, storage: Path, listen: str,
+                       web_config: Path | None = None) -> list[str]:
     return [
-        "prometheus",
+        "prometheus", *web_config_flag(web_config),
         f"--config.file={config}",
         f"--storage.tsdb.path={storage}",
         "--storage.tsdb.retention.time=7d",
@@ -106,19 +122,29 @@ def prometheus_command(config: Path, storage: Path, listen: str) -> list[str]:
 
 
 def sidecar_command(service: str, directory: Path, gateway_url: str, interval: float,
-                    instance: str | None = None) -> list[str]:
+                    instance: str | None = None, user: str | None = None,
+                    password_file: Path | None = None) -> list[str]:
+    """The sidecar's command line; the password stays in its file, never on the line."""
     command = [
         sys.executable, "-m", "shop_local.runtime.metrics_sidecar", "--service", service,
         "--dir", str(directory), "--gateway", gateway_url, "--interval", f"{interval:g}",
     ]
-    return command + (["--instance", instance] if instance else [])
+    command += ["--instance", instance] if instance else []
+    if user and password_file:
+        command += ["--user", user, "--password-file", str(password_file)]
+    return command
 
 
 def render_prometheus_config(
     *, pushgateway: str, prometheus: str, rabbitmq_exporter: str,
     rules_dir: Path = PROMETHEUS_SOURCE / "rules", interval_seconds: float | None = None,
+    basic_auth: tuple[str, Path] | None = None,
 ) -> str:
-    """prometheus/prometheus.yml with these host:port targets and absolute rule paths."""
+    """prometheus/prometheus.yml with these host:port targets and absolute rule paths.
+
+    `basic_auth` (user, password file) is how Prometheus logs in to the Pushgateway
+    and to itself.
+    """
     config: dict[str, Any] = yaml.safe_load((PROMETHEUS_SOURCE / "prometheus.yml").read_text())
     targets = {
         "pushgateway": pushgateway, "prometheus": prometheus,
@@ -126,6 +152,8 @@ def render_prometheus_config(
     }
     for job in config["scrape_configs"]:
         job["static_configs"] = [{"targets": [targets[job["job_name"]]]}]
+        if basic_auth and job["job_name"] in AUTHENTICATED_JOBS:
+            job["basic_auth"] = {"username": basic_auth[0], "password_file": str(basic_auth[1])}
     config["rule_files"] = [str(rules_dir / "*.yml")]
     if interval_seconds is not None:
         every = f"{int(interval_seconds * 1000)}ms"
@@ -186,9 +214,18 @@ def require_binaries() -> None:
         raise RuntimeError(f"missing {', '.join(missing)}: run `make system-deps`")
 
 
+def require_credentials(env: dict[str, str]) -> MetricsCredentials:
+    credentials = MetricsCredentials.from_env(env)
+    if credentials is None:
+        raise RuntimeError("SHOP_METRICS_PASSWORD is empty in .env: the Pushgateway and "
+                           "Prometheus need it (delete the line; `shop up` generates one)")
+    return credentials
+
+
 def set_up(env: dict[str, str]) -> None:
     """Prepare what observability needs before any process starts (idempotent)."""
     require_binaries()
+    credentials = require_credentials(env)
     ensure_rabbitmq_exporter(lambda message: print(f"shop: {message}", flush=True))
     if supervisor.running_pid() is None:
         # A new stack starts its counters at zero, like the (empty) Pushgateway;
@@ -198,42 +235,54 @@ def set_up(env: dict[str, str]) -> None:
         metrics_dir(service).mkdir(parents=True, exist_ok=True)
     addresses = Addresses.from_env(env)
     (PROMETHEUS_VAR / "data").mkdir(parents=True, exist_ok=True)
+    PROMETHEUS_VAR.chmod(0o700)
+    write_web_config(WEB_CONFIG, credentials)
+    write_password_file(PASSWORD_FILE, credentials)
     (PROMETHEUS_VAR / "prometheus.yml").write_text(render_prometheus_config(
         pushgateway=host_port(addresses.pushgateway_url),
         prometheus=host_port(addresses.prometheus_url),
         rabbitmq_exporter=addresses.rabbitmq_exporter,
+        basic_auth=(credentials.user, PASSWORD_FILE),
     ))
 
 
 def programs(env: dict[str, str]) -> list[Program]:
     addresses = Addresses.from_env(env)
+    credentials = require_credentials(env)
     found = [
-        Program(name="pushgateway", priority=10,
-                command=pushgateway_command(host_port(addresses.pushgateway_url))),
+        Program(name="pushgateway", priority=10, command=pushgateway_command(
+            host_port(addresses.pushgateway_url), WEB_CONFIG)),
         Program(name="prometheus", priority=20, command=prometheus_command(
             PROMETHEUS_VAR / "prometheus.yml", PROMETHEUS_VAR / "data",
-            host_port(addresses.prometheus_url))),
+            host_port(addresses.prometheus_url), WEB_CONFIG)),
     ]
     for service in observed_services():
         found.append(Program(
             name=f"{service}-metrics", priority=200,
             command=sidecar_command(service, metrics_dir(service), addresses.pushgateway_url,
-                                    addresses.push_seconds),
+                                    addresses.push_seconds, user=credentials.user,
+                                    password_file=PASSWORD_FILE),
         ))
     return found
 
 
-def endpoint_health(url: str) -> str:
+Auth = tuple[str, str] | None
+
+
+def endpoint_health(url: str, auth: Auth = None) -> str:
     try:
-        return "up" if requests.get(url, timeout=3).status_code == 200 else "down"
+        status = requests.get(url, timeout=3, auth=auth).status_code
     except requests.RequestException:
         return "down"
+    if status == 401:
+        return "refuses SHOP_METRICS_PASSWORD (restart the stack after changing it)"
+    return "up" if status == 200 else "down"
 
 
-def service_health_per_prometheus(prometheus_url: str, service: str) -> str:
+def service_health_per_prometheus(prometheus_url: str, service: str, auth: Auth = None) -> str:
     """`job:shop_service_up` of one service, as the status table shows it."""
     try:
-        response = requests.get(prometheus_url + "/api/v1/query", timeout=3,
+        response = requests.get(prometheus_url + "/api/v1/query", timeout=3, auth=auth,
                                 params={"query": f'job:shop_service_up{{job="{service}"}}'})
         result = response.json()["data"]["result"]
     except (requests.RequestException, ValueError, KeyError):
@@ -246,14 +295,18 @@ def service_health_per_prometheus(prometheus_url: str, service: str) -> str:
 def components(env: dict[str, str]) -> list[Component]:
     addresses = Addresses.from_env(env)
     prometheus = addresses.prometheus_url
+    credentials = MetricsCredentials.from_env(env)
+    auth = credentials.requests_auth if credentials else None
     found = [
         Component("Pushgateway", addresses.pushgateway_url,
-                  lambda: endpoint_health(addresses.pushgateway_url + "/-/healthy")),
-        Component("Prometheus", prometheus, lambda: endpoint_health(prometheus + "/-/ready")),
+                  lambda: endpoint_health(addresses.pushgateway_url + "/-/healthy", auth)),
+        Component("Prometheus", prometheus,
+                  lambda: endpoint_health(prometheus + "/-/ready", auth)),
     ]
     for service in observed_services():
         found.append(Component(
             f"{service} per Prometheus", f"{prometheus}/consoles/shop.html",
-            lambda service=service: service_health_per_prometheus(prometheus, service),  # type: ignore[misc]
+            lambda service=service: service_health_per_prometheus(  # type: ignore[misc]
+                prometheus, service, auth),
         ))
     return found

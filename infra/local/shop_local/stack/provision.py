@@ -1,11 +1,12 @@
-"""Provisioning: one database and one role per service, the RabbitMQ vhost, migrations.
+"""Provisioning: one database and role, broker user and Redis user per service; migrations.
 
-Every step is idempotent, so `make run` can run it on every start.
+Every step is idempotent, so `make run` can run it on every start. Each service's
+credentials are the ones its settings name (`.env`: SHOP_<SERVICE>_DATABASE_URL,
+_AMQP_URL, _REDIS_URL), so what is created is exactly what the service will use.
 """
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -14,9 +15,11 @@ import pg8000.native
 from alembic import command
 from alembic.config import Config
 
-from shop_common.config import SERVICES
-from shop_common.messaging import vhost_of
+from shop_common.config import SERVICES, Settings, merge_sources, validate_settings
+from shop_common.messaging import declare_topology_at
 from shop_local.apps import function_dir, service_exists
+from shop_local.mappings import load_mapping_file
+from shop_local.stack import broker_users, redis_users
 
 
 @dataclass(frozen=True)
@@ -87,27 +90,6 @@ def run_migrations(service: str, database_url: str) -> None:
     command.upgrade(config, "head")
 
 
-def rabbitmqctl(*args: str) -> str:
-    result = subprocess.run(
-        ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=True
-    )
-    return result.stdout
-
-
-def ensure_vhost(amqp_url: str) -> None:
-    vhost = vhost_of(amqp_url)
-    user = unquote(urlsplit(amqp_url).username or "guest")
-    if vhost not in rabbitmqctl("list_vhosts", "name").split():
-        rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
-
-
-def delete_vhost(amqp_url: str) -> None:
-    vhost = vhost_of(amqp_url)
-    if vhost != "/" and vhost in rabbitmqctl("list_vhosts", "name").split():
-        rabbitmqctl("delete_vhost", vhost)
-
-
 def prepare_service_databases(
     env: Mapping[str, str], admin_url: str, say: Callable[[str], None]
 ) -> None:
@@ -120,3 +102,54 @@ def prepare_service_databases(
         if (function_dir(service) / "migrations").is_dir():
             run_migrations(service, url)
         say(f"{service}: database ready")
+
+
+def service_settings(env: Mapping[str, str], service: str) -> Settings:
+    """A service's settings as it will read them from this `.env`; SettingsError if bad."""
+    return validate_settings(service, merge_sources(service, {}, env))
+
+
+def provisioned_services() -> list[str]:
+    return [s for s in SERVICES if service_exists(s)]
+
+
+def broker_address(settings: Settings) -> tuple[str, int]:
+    return settings.amqp_url.host or "127.0.0.1", settings.amqp_url.port or 5672
+
+
+def prepare_broker(env: Mapping[str, str], say: Callable[[str], None]) -> None:
+    """The vhost, each service's broker user with its least grant, and the topology.
+
+    The broker's own `guest` account loses any right it had on the shop's vhost.
+    """
+    mappings = load_mapping_file()
+    users = {s: broker_users.BrokerUser.from_url(str(service_settings(env, s).amqp_url))
+             for s in provisioned_services()}
+    vhosts = {user.vhost for user in users.values()}
+    if len(vhosts) != 1:
+        raise RuntimeError(f"the services' broker URLs name several vhosts: {sorted(vhosts)}")
+    vhost = vhosts.pop()
+    broker_users.ensure_vhost(vhost)
+    for service, user in users.items():
+        broker_users.ensure_user(user, broker_users.grant_for(service, mappings))
+    if broker_users.revoke_vhost_access(vhost, "guest"):
+        say(f"RabbitMQ: removed guest's permissions on vhost {vhost!r}")
+    host, port = broker_address(service_settings(env, next(iter(users))))
+    with broker_users.temporary_administrator(vhost, host, port) as admin_url:
+        declare_topology_at(admin_url, load_mapping_file(amqp_url=admin_url).queue_specs())
+    say(f"RabbitMQ: vhost {vhost!r}, a user per service, topology declared")
+
+
+def prepare_cache_users(env: Mapping[str, str], admin_url: str,
+                        say: Callable[[str], None]) -> None:
+    """Each service's Redis ACL user: its own key prefix, a cache's commands only."""
+    admin = redis_users.admin_client(admin_url)
+    try:
+        for service in provisioned_services():
+            settings = service_settings(env, service)
+            user = redis_users.RedisUser.from_url(str(settings.redis_url),
+                                                  settings.redis_namespace)
+            redis_users.ensure_user(admin, user)
+    finally:
+        admin.close()
+    say("Redis: an ACL user per service")

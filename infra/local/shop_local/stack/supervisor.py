@@ -21,6 +21,12 @@ from typing import Any
 from supervisor.xmlrpc import SupervisorTransport
 
 from shop_local.paths import ROOT, VAR
+from shop_local.private_files import (
+    make_private,
+    open_private_log,
+    private_dir,
+    write_private,
+)
 from shop_local.probes import pid_alive
 
 
@@ -84,6 +90,9 @@ def render_config(
         f"nodaemon={'true' if foreground else 'false'}",
         "silent=true" if foreground else "",
         f"directory={_escape(str(ROOT))}",
+        # Logs may hold what a request carried: supervisord creates every program's
+        # log, and the programs inherit this umask for their own files, owner-only.
+        "umask=077",
         "",
         "[rpcinterface:supervisor]",
         "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
@@ -146,8 +155,11 @@ def start(
     if pid is not None:
         raise AlreadyRunning(f"supervisord (pid {pid}) already runs on {paths.socket}")
     for folder in (paths.logs, paths.run):
-        folder.mkdir(parents=True, exist_ok=True)
-    paths.config.write_text(render_config(programs, foreground, paths))
+        private_dir(folder)
+    # supervisord opens its own log before it applies its umask.
+    open_private_log(paths.log_of("supervisord")).close()
+    make_private(paths.logs)  # logs written before they were private
+    write_private(paths.config, render_config(programs, foreground, paths))
     command = [sys.executable, "-m", "supervisor.supervisord", "-c", str(paths.config)]
     env = dict(os.environ if environ is None else environ)
     if foreground:

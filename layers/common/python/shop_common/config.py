@@ -36,7 +36,16 @@ class Settings(BaseModel):
     database_url: PostgresUrl
     redis_url: RedisUrl = AnyUrl("redis://127.0.0.1:6379/0")
     redis_prefix: str = ""
-    amqp_url: AmqpUrl = AnyUrl("amqp://guest:guest@127.0.0.1:5672/shop")
+    # No user by default: each service has a broker user of its own (never `guest`),
+    # and a URL without one is refused when a connection is made.
+    amqp_url: AmqpUrl = AnyUrl("amqp://127.0.0.1:5672/shop")
+    # In the cloud a function is given the NAMES of Secrets Manager secrets holding
+    # {"username", "password"}, and these URLs without their credentials; the
+    # credentials are put into the URLs in memory at cold start
+    # (shop_common.credential_secrets), so no password sits in the environment.
+    database_secret: str = ""
+    redis_secret: str = ""
+    amqp_secret: str = ""
     keys_dir: Path = Path("var/keys")
     # In the cloud the PEM files live in Secrets Manager under this prefix and are
     # written into keys_dir at cold start (shop_common.key_secrets).

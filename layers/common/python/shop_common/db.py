@@ -1,4 +1,13 @@
-"""SQLAlchemy 2 on pg8000: one engine per process, one session (a transaction) per unit of work."""
+"""SQLAlchemy 2 on pg8000: one engine per process, one session (a transaction) per unit of work.
+
+A unit of work ends in one of three ways for the caller: committed; a problem it can
+act on (409 `locked` when a row lock was not granted within `lock_timeout`; 503 with
+Retry-After when the database is unreachable, restarting, too slow, or the
+connection was lost); or a real bug (500). The timeouts are ordered so the database
+answers first: `lock_timeout` and `statement_timeout` end a wait with an error the
+server reports, and the driver's socket timeout is longer than both, so it only
+fires when the server itself is gone.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +26,18 @@ from shop_common.errors import Problem, conflict, service_unavailable
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
+# The server going away or refusing work for now (PostgreSQL Appendix A, error codes):
+# class 08 connection exceptions, admin/crash shutdown, starting up, too many clients.
+UNAVAILABLE_CLASSES = ("08",)
+UNAVAILABLE_CODES = ("57P01", "57P02", "57P03", "53300", "53400")
+# How much longer the driver waits on its socket than the server's own timeouts.
+SOCKET_TIMEOUT_MARGIN_SECONDS = 5.0
+
+
+def socket_timeout_seconds(settings: Settings) -> float:
+    """pg8000's socket timeout: past the longest wait the server ends itself."""
+    longest_ms = max(settings.db_lock_timeout_ms, settings.db_statement_timeout_ms)
+    return longest_ms / 1000 + SOCKET_TIMEOUT_MARGIN_SECONDS
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -30,7 +51,8 @@ def create_db_engine(settings: Settings) -> Engine:
         # Bound parameters never appear in error messages, so a failed INSERT cannot
         # write a password hash or an email into the logs.
         hide_parameters=True,
-        connect_args={"timeout": 5, "application_name": f"shop-{settings.service_name}"},
+        connect_args={"timeout": socket_timeout_seconds(settings),
+                      "application_name": f"shop-{settings.service_name}"},
     )
     lock_ms, statement_ms = settings.db_lock_timeout_ms, settings.db_statement_timeout_ms
 
@@ -75,9 +97,14 @@ def problem_from_database_error(exc: DBAPIError) -> Problem | None:
         return conflict("the resource is being changed by another request; retry", slug="locked")
     if code == QUERY_CANCELED:
         return service_unavailable("the database took too long to answer", slug="db-timeout")
-    if isinstance(exc, OperationalError) or exc.connection_invalidated or code is None:
-        return service_unavailable("the database is unavailable", slug="db-unavailable")
+    if (isinstance(exc, OperationalError) or exc.connection_invalidated or code is None
+            or code in UNAVAILABLE_CODES or code[:2] in UNAVAILABLE_CLASSES):
+        return database_unavailable()
     return None
+
+
+def database_unavailable() -> Problem:
+    return service_unavailable("the database is unavailable", slug="db-unavailable")
 
 
 @contextmanager
@@ -94,3 +121,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     except PoolTimeoutError as exc:
         # Every pooled connection stayed busy for pool_timeout: overload, not a bug.
         raise service_unavailable("all database connections are busy", slug="db-busy") from exc
+    except OSError as exc:
+        # pg8000 lets a socket error (timeout, reset) escape raw from the first read of
+        # an answer, not as a DBAPI error; SQLAlchemy has discarded the connection
+        # (`_discard_broken_connection`). The database is gone for now, not a bug.
+        raise database_unavailable() from exc

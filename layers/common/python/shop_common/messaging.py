@@ -27,7 +27,13 @@ from urllib.parse import unquote, urlsplit
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import AMQPError, ChannelClosedByBroker, NackError, UnroutableError
+from pika.exceptions import (
+    AMQPConnectionError,
+    AMQPError,
+    ChannelClosedByBroker,
+    NackError,
+    UnroutableError,
+)
 
 from shop_common.breaker import CircuitBreaker
 from shop_common.config import Settings
@@ -69,10 +75,22 @@ class QueueSpec:
         }
 
 
+class BrokerUserMissing(AMQPConnectionError):  # type: ignore[misc]
+    """The AMQP URL names no user: pika would log in as `guest`, which the shop never uses."""
+
+
 def connection_parameters(
     amqp_url: str, *, timeout: float, heartbeat: int | None = None
 ) -> pika.URLParameters:
-    """Parameters that fail within about `timeout` seconds instead of pika's 10-15 s defaults."""
+    """Parameters that fail within about `timeout` seconds instead of pika's 10-15 s defaults.
+
+    Raises BrokerUserMissing (an AMQPConnectionError, so callers treat it as a broker
+    they cannot reach) for a URL without a user, on which pika would use `guest`.
+    """
+    if not urlsplit(amqp_url).username:
+        raise BrokerUserMissing(
+            f"the broker URL for vhost {vhost_of(amqp_url)!r} names no user; each service "
+            "has its own (SHOP_<SERVICE>_AMQP_URL, written by `shop setup`)")
     parameters = pika.URLParameters(amqp_url)
     parameters.connection_attempts = 1
     parameters.socket_timeout = timeout
@@ -223,9 +241,11 @@ class EventPublisher:
         )
         channel = self._connection.channel()
         channel.confirm_delivery()
-        # Idempotent; makes a missing queue an "unroutable" return rather than a
-        # channel-closing 404 on a missing exchange.
-        channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+        # Passive: a service's broker user may not configure anything (its only right
+        # is to publish its own routing keys), and a passive declare needs no
+        # permission. A missing exchange fails here, before any event is sent, and
+        # leaves the events in the outbox for the relay.
+        channel.exchange_declare(EXCHANGE, passive=True)
         self._channel = channel
         return channel
 

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shop_common.cache import RedisClient, create_redis
-from shop_common.config import Settings, load_settings
+from shop_common.config import Settings, gather_environment, validate_settings
+from shop_common.credential_secrets import fill_credentials
 from shop_common.db import create_db_engine
 from shop_common.key_secrets import fetch_keys_from_secrets
 from shop_common.keys import KeyRing
@@ -31,7 +32,8 @@ class ServiceRuntime:
 
     @classmethod
     def start(cls, service: str) -> ServiceRuntime:
-        settings = load_settings(service)
+        # In the cloud the credentials come from Secrets Manager, by name, at cold start.
+        settings = validate_settings(service, fill_credentials(gather_environment(service)))
         configure_logging(service, settings.log_level)
         if settings.keys_secret_prefix:
             fetch_keys_from_secrets(settings.keys_secret_prefix, settings.keys_dir, service)

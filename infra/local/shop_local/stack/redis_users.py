@@ -1,0 +1,79 @@
+"""Redis ACL users: one per service, limited to its key prefix and to what a cache needs.
+
+A service's user (https://redis.io/docs/latest/operate/oss_and_stack/management/security/acl/)
+may touch only keys under its prefix (`~shop:user:*`), no Pub/Sub channel, and no
+command that reaches beyond its own keys: `-@dangerous` removes KEYS, FLUSHALL,
+FLUSHDB, CONFIG, INFO, CLIENT KILL, DEBUG, ACL changes and the like; scripting is cut
+down to running scripts on declared keys (EVAL/EVALSHA, SCRIPT LOAD/EXISTS — SCRIPT
+FLUSH and FUNCTION would change every tenant's scripts); SCAN, RANDOMKEY and DBSIZE
+would list or count other services' keys (the ACL filters no reply), MOVE and SWAPDB
+would move keys between logical databases. What the services run — GET, SET (NX, PX,
+EX), INCR, EXPIRE, TTL, DEL, EXISTS, MULTI/EXEC, EVAL, PING, SELECT — stays allowed.
+
+Users are (re)created with `ACL SETUSER <name> reset ...`, so a run always leaves
+exactly these rules and the current password. The ACL lives in the server's memory:
+a Redis that restarts without an ACL file forgets it until the next `shop setup`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import redis
+
+if TYPE_CHECKING:
+    RedisClient = redis.Redis[bytes]
+else:
+    RedisClient = redis.Redis
+
+SERVICE_COMMANDS = (
+    "+@all", "-@dangerous", "-@pubsub",
+    "-@scripting", "+eval", "+evalsha", "+eval_ro", "+evalsha_ro",
+    "+script|load", "+script|exists",
+    "-scan", "-randomkey", "-dbsize", "-move",
+)
+GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+
+@dataclass(frozen=True)
+class RedisUser:
+    name: str
+    password: str
+    key_prefix: str
+
+    @classmethod
+    def from_url(cls, redis_url: str, key_prefix: str) -> RedisUser:
+        """The user and password a Redis URL names; ValueError when it names none."""
+        parts = urlsplit(redis_url)
+        if not parts.username or not parts.password:
+            raise ValueError("the Redis URL names no user and password")
+        return cls(unquote(parts.username), unquote(parts.password), key_prefix)
+
+    def rules(self) -> list[str]:
+        """The `ACL SETUSER` rules after the name: every previous rule reset first."""
+        pattern = GLOB_SPECIAL.sub(r"\\\1", self.key_prefix) + "*"
+        return ["reset", "on", f">{self.password}", f"~{pattern}", "resetchannels",
+                *SERVICE_COMMANDS]
+
+
+def admin_client(admin_url: str) -> RedisClient:
+    return redis.Redis.from_url(admin_url, socket_connect_timeout=5, socket_timeout=5)
+
+
+def ensure_user(admin: RedisClient, user: RedisUser) -> None:
+    admin.execute_command("ACL", "SETUSER", user.name, *user.rules())
+
+
+def delete_user(admin: RedisClient, name: str) -> None:
+    admin.execute_command("ACL", "DELUSER", name)
+
+
+def default_user_is_open(admin: RedisClient) -> bool:
+    """Whether Redis' `default` user logs in without a password and may run anything."""
+    described: dict[bytes, Any] = admin.execute_command("ACL", "GETUSER", "default") or {}
+    flags = {bytes(flag).decode() for flag in described.get(b"flags", [])}
+    commands = bytes(described.get(b"commands", b"")).decode()
+    return "on" in flags and "nopass" in flags and commands.split(" ", 1)[0] == "+@all"
