@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test install system-deps lint typecheck bench clean
 
@@ -39,7 +40,13 @@ typecheck: install
 	    $(CURDIR)/$(BIN)/mypy --config-file $(CURDIR)/pyproject.toml app.py chalicelib) || exit 1; \
 	done
 
-bench: install
+# The benchmark's own packages (the HTTP servers it compares, psycopg); wrk comes
+# with system-deps, serverless-offline from npm on first use (var/bench/sls).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:
