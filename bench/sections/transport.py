@@ -41,7 +41,7 @@ def run(ctx: Context) -> list[Row]:
     with running(found, ctx.workdir) as servers:
         for connections in CONNECTIONS:
             runs = interleaved({
-                name: (lambda url=server.url: loadgen.load(url, connections, ctx.seconds))
+                name: (lambda url=server.url, c=connections: loadgen.load(url, c, ctx.seconds))
                 for name, server in servers.items()
             }, ctx.rounds)
             level = {name: load_row(SECTION, f"c{connections} {name}", each)

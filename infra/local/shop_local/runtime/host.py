@@ -39,6 +39,9 @@ from shop_common.runtime import get_runtime
 from shop_local.apps import function_dir
 from shop_local.runtime.schedules import ScheduleRunner, scheduled_functions
 
+# The HTTP server this front runs on; `make bench` measures the raw floor of the same one.
+HTTP_SERVER = "http.server"
+
 
 class ShopRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY in setup()

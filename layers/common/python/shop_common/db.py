@@ -1,4 +1,7 @@
-"""SQLAlchemy 2 on pg8000: one engine per process, one session (a transaction) per unit of work."""
+"""SQLAlchemy 2 on pg8000: one engine per process, one session (a transaction) per unit of work.
+
+psycopg 3 (`postgresql+psycopg://`) is accepted too, so `make bench` can compare the drivers.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +15,22 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shop_common.config import Settings
+from shop_common.config import Settings, SettingsError
 from shop_common.errors import Problem, conflict, service_unavailable
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
-def create_db_engine(settings: Settings) -> Engine:
-    engine = create_engine(
+def connect_args(url: str, service: str) -> dict[str, Any]:
+    """The driver's own names for the connect timeout and the application name."""
+    timeout = "connect_timeout" if url.startswith("postgresql+psycopg") else "timeout"
+    return {timeout: CONNECT_TIMEOUT_SECONDS, "application_name": f"shop-{service}"}
+
+
+def _create_engine(settings: Settings) -> Engine:
+    return create_engine(
         str(settings.database_url),
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
@@ -30,8 +40,18 @@ def create_db_engine(settings: Settings) -> Engine:
         # Bound parameters never appear in error messages, so a failed INSERT cannot
         # write a password hash or an email into the logs.
         hide_parameters=True,
-        connect_args={"timeout": 5, "application_name": f"shop-{settings.service_name}"},
+        connect_args=connect_args(str(settings.database_url), settings.service_name),
     )
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    try:
+        engine = _create_engine(settings)
+    except ModuleNotFoundError as exc:
+        raise SettingsError(
+            f"SHOP_{settings.service_name.upper()}_DATABASE_URL: its driver {exc.name!r} is "
+            "not installed (psycopg comes only with the bench extra: pip install -e '.[bench]')"
+        ) from None
     lock_ms, statement_ms = settings.db_lock_timeout_ms, settings.db_statement_timeout_ms
 
     @event.listens_for(engine, "connect")
@@ -60,7 +80,10 @@ def create_db_engine(settings: Settings) -> Engine:
 
 
 def sqlstate(exc: DBAPIError) -> str | None:
-    """The PostgreSQL error code of a pg8000 error, if it carries one."""
+    """The PostgreSQL error code of a pg8000 (or psycopg) error, if it carries one."""
+    code = getattr(exc.orig, "sqlstate", None)  # psycopg
+    if isinstance(code, str):
+        return code
     args = getattr(exc.orig, "args", ())
     if args and isinstance(args[0], dict):
         code = args[0].get("C")
