@@ -55,6 +55,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="interleaved runs per figure; the median is reported (default 3)")
     parser.add_argument("--seconds", type=float, default=2.0,
                         help="length of one load run (default 2)")
+    parser.add_argument("--keep-workdir", action="store_true",
+                        help="keep the work folder (servers' logs) and say where it is")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help=f"where to write the results (default {RESULTS})")
     args = parser.parse_args(argv)
@@ -90,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {name} took {time.monotonic() - section_started:.0f} s", flush=True)
     finally:
         ctx.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep_workdir:
+            print(f"bench: logs kept in {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     context.update(sections=names, rounds=args.rounds, seconds_per_run=args.seconds,
                    wall_seconds=round(time.monotonic() - started), failures=failures)
     print()

@@ -1,13 +1,13 @@
 """Footprint: the whole stack under its own supervisord, as `shop up` runs it.
 
-Every program `shop up` supervises (the three HTTP services with their access logs,
-the MQ emulator, the SMTP sink, the Pushgateway, Prometheus and a metrics sidecar
-per service) with the same command lines, but on free ports and in a temporary
-folder, against the throw-away stack's databases, vhost and keys. Measured: the time
-from starting supervisord to every component healthy; RSS and PSS (from
-/proc/<pid>/smaps_rollup, so shared pages count once) of supervisord's whole process
-tree, idle and under load (`GET /products` at 16 connections); login latency with
-the argon2 parameters in use, and what candidate parameters cost on this machine.
+Every program `shop up` supervises (the three HTTP services, the MQ emulator, the
+SMTP sink, the Pushgateway, Prometheus and a metrics sidecar per service) with the
+same command lines, but on free ports and in a temporary folder, against the
+throw-away stack's databases, vhost and keys. Measured: the time from starting
+supervisord to every component healthy; RSS and PSS (from /proc/<pid>/smaps_rollup,
+so shared pages count once) of supervisord's whole process tree, idle and under load
+(`GET /products` at 16 connections); login latency with the argon2 parameters in
+use, and what candidate parameters cost on this machine.
 """
 
 from __future__ import annotations
@@ -63,10 +63,8 @@ def programs(root: Path, ports: Ports, mappings: Path) -> list[Program]:
     metrics_root = root / "metrics"
     found = []
     for service in HTTP_SERVICES:
-        found.append(Program(service, [
-            *host_command(service, ports.services[service]),
-            "--access-log", str(root / "logs" / f"{service}.access.log"),
-        ], environment=obs.metrics_environment(service, metrics_root)))
+        found.append(Program(service, host_command(service, ports.services[service]),
+                             environment=obs.metrics_environment(service, metrics_root)))
     found.append(Program("smtp-sink", [
         *python_module("shop_local.runtime.smtp_sink"), "--port", str(ports.smtp),
         "--maildir", str(root / "mail")], priority=50))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,3 +121,62 @@ def public_jwk(key: VerifyingKey, kid: str) -> dict[str, Any]:
     else:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
     return {**jwk, "kid": kid, "alg": algorithm_for(key), "use": "sig"}
+
+
+# --- verified user claims, cached until they expire ---------------------------------
+
+CLAIMS_CACHE_SIZE = 4096
+
+
+class VerifiedClaimsCache:
+    """Claims of user tokens that verified, until each token's `exp`, at most `size` of them.
+
+    Keyed by the SHA-256 of the token with the issuer and audience it was checked
+    against, so no token is kept in memory; an entry also remembers the key that
+    verified it and is used only with that same key. A token that failed is never
+    cached (it is verified again, and fails again, every time), and an entry is never
+    used at or after its `exp`: it is dropped and the token verified afresh, which
+    then fails as expired. Least recently used entries go first when full.
+    """
+
+    def __init__(self, size: int = CLAIMS_CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, tuple[UserClaims, VerifyingKey]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str, issuer: str, audience: str) -> bytes:
+        return hashlib.sha256("\0".join((token, issuer, audience)).encode()).digest()
+
+    def verify(self, token: str, key: VerifyingKey, *, issuer: str, audience: str,
+               now: float | None = None) -> UserClaims:
+        """`verify_user_token`'s answer, from the cache while the token is unexpired."""
+        digest = self._key(token, issuer, audience)
+        moment = time.time() if now is None else now
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None:
+                claims, verified_with = entry
+                if verified_with is key and moment < claims.expires_at:
+                    self._entries.move_to_end(digest)
+                    return claims
+                del self._entries[digest]
+        claims = verify_user_token(token, key, issuer=issuer, audience=audience)
+        with self._lock:
+            self._entries[digest] = (claims, key)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return claims
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_claims_cache = VerifiedClaimsCache()
+
+
+def verify_user_token_cached(token: str, key: VerifyingKey, *, issuer: str,
+                             audience: str) -> UserClaims:
+    """`verify_user_token` behind this process's `VerifiedClaimsCache`."""
+    return _claims_cache.verify(token, key, issuer=issuer, audience=audience)
