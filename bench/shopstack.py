@@ -14,6 +14,9 @@ from tests.integration.events.ordering import Buyer, OrderingStack
 from tests.support.client import ShopClient
 from tests.support.stack import ServiceProcess, ThrowawayStack
 
+# PostgreSQL is shared (100 connections for everyone on the machine): each service
+# process keeps at most 2 x this many (pool + overflow), a quarter of the default.
+POOL_SIZE = 4
 CATALOG_SIZE = 20  # products in the catalog the routes read (one default page)
 ORDERS_PER_BUYER = 5  # what GET /orders lists
 
@@ -32,6 +35,7 @@ class BenchStack:
 
     def set_up(self) -> None:
         self.stack.set_up()
+        self.stack.env["SHOP_DB_POOL_SIZE"] = str(POOL_SIZE)
 
     def tear_down(self) -> None:
         self.stack.tear_down()

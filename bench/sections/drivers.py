@@ -24,11 +24,16 @@ def run(ctx: Context) -> list[Row]:
     stack = ctx.stack
     url = stack.stack.env["SHOP_PRODUCT_DATABASE_URL"]
     psycopg_url = url.replace("postgresql+pg8000://", "postgresql+psycopg://", 1)
-    services = {
-        PG8000: stack.url("product"),
-        PSYCOPG: stack.stack.start("product", port=free_port(),
-                                   SHOP_PRODUCT_DATABASE_URL=psycopg_url).url,
-    }
+    on_psycopg = stack.stack.start("product", port=free_port(),
+                                   SHOP_PRODUCT_DATABASE_URL=psycopg_url)
+    try:
+        return measure(ctx, {PG8000: stack.url("product"), PSYCOPG: on_psycopg.url})
+    finally:
+        on_psycopg.stop()  # its database connections go back to the shared server
+
+
+def measure(ctx: Context, services: dict[str, str]) -> list[Row]:
+    stack = ctx.stack
     reader = stack.reader()
     bearer = f"Bearer {reader.token}"
     product_id = stack.product_ids[0]

@@ -6,7 +6,8 @@ locked across that call). Four product services run side by side: each strategy
 with the order service direct ("fast") and behind a proxy that answers every call
 300 ms late ("slow": the app is untouched, only its `ORDER_SERVICE_URL` differs).
 The floor is what the database alone does on the same row: `SELECT … FOR UPDATE;
-UPDATE; COMMIT` from as many connections, with no HTTP at all.
+UPDATE; COMMIT` from as many connections as a product service may hold (at most the
+buyers), with no HTTP at all.
 
 Each cell: a fresh product with ample stock, every buyer ordering one unit after
 another (own Idempotency-Key each) for the run's length; orders/s counts the 201s.
@@ -32,8 +33,9 @@ from bench.context import Context
 from bench.delay_proxy import delaying
 from bench.loadgen import percentile
 from bench.report import Row, interleaved, median
+from bench.shopstack import POOL_SIZE
 from tests.integration.events.ordering import Buyer
-from tests.support.stack import free_port
+from tests.support.stack import ServiceProcess, free_port
 
 SECTION = "ordering"
 BUYERS = (1, 8, 32)
@@ -42,6 +44,7 @@ AMPLE_STOCK = 1_000_000
 SELL_OUT_STOCK = 10
 SELL_OUT_BUYERS = 32
 STRATEGIES = ("saga", "hold-lock")
+FLOOR_CONNECTIONS = 2 * POOL_SIZE  # no more than a product service's pool may hold
 SPEEDS = ("fast", "slow")
 
 
@@ -154,6 +157,11 @@ class Databases:
         return "" if orders == sold else f"{sold - orders} pending"
 
 
+def floor_label(count: int) -> str:
+    connections = min(count, FLOOR_CONNECTIONS)
+    return f"{count} buyers, floor: FOR UPDATE; UPDATE; COMMIT ({connections} connections)"
+
+
 def note(cell: Cell, books: str) -> str:
     others = {s: n for s, n in sorted(cell.statuses.items()) if s != 201}
     parts = [f"{n} x {s or 'no answer'}" for s, n in others.items()]
@@ -165,9 +173,10 @@ def run(ctx: Context) -> list[Row]:
     seconds = max(ctx.seconds, 2.0)
     order_port = stack.service("order").port
     env = stack.stack.env
-    dbs = Databases(create_engine(env["SHOP_PRODUCT_DATABASE_URL"], pool_size=max(BUYERS)),
-                    create_engine(env["SHOP_ORDER_DATABASE_URL"]))
+    dbs = Databases(create_engine(env["SHOP_PRODUCT_DATABASE_URL"], pool_size=FLOOR_CONNECTIONS),
+                    create_engine(env["SHOP_ORDER_DATABASE_URL"], pool_size=1))
     buyers = stack.shop.new_buyers(max(max(BUYERS), SELL_OUT_BUYERS))
+    extra: list[ServiceProcess] = []
     try:
         with delaying(order_port, SLOW_SECONDS) as slow_url:
             urls = {("saga", "fast"): stack.url("product")}
@@ -178,11 +187,13 @@ def run(ctx: Context) -> list[Row]:
                     overrides = {"SHOP_PRODUCT_ORDER_STRATEGY": strategy}
                     if speed == "slow":
                         overrides["SHOP_PRODUCT_ORDER_SERVICE_URL"] = slow_url
-                    urls[(strategy, speed)] = stack.stack.start(
-                        "product", port=free_port(), **overrides).url
+                    extra.append(stack.stack.start("product", port=free_port(), **overrides))
+                    urls[(strategy, speed)] = extra[-1].url
             rows = measure(ctx, dbs, urls, buyers, seconds)
             rows += sell_out(stack, dbs, urls, buyers)
     finally:
+        for process in extra:  # their database connections go back to the shared server
+            process.stop()
         dbs.product.dispose()
         dbs.order.dispose()
     return rows
@@ -208,9 +219,10 @@ def measure(ctx: Context, dbs: Databases, urls: dict[tuple[str, str], str],
 
         def floor(count: int = count) -> tuple[Cell, str]:
             product_id = stack.new_product(AMPLE_STOCK)
-            return floor_orders(dbs.product, product_id, count, seconds), ""
+            connections = min(count, FLOOR_CONNECTIONS)
+            return floor_orders(dbs.product, product_id, connections, seconds), ""
 
-        cells[f"{count} buyers, floor: FOR UPDATE; UPDATE; COMMIT"] = floor
+        cells[floor_label(count)] = floor
     results = interleaved(cells, ctx.rounds)
     rows: dict[str, Row] = {}
     for label, runs in results.items():
@@ -221,7 +233,7 @@ def measure(ctx: Context, dbs: Databases, urls: dict[tuple[str, str], str],
                           p99_ms=1000 * percentile(every, 0.99), note="; ".join(notes)[:80],
                           samples=[round(cell.per_second, 1) for cell, _ in runs])
     for count in BUYERS:
-        floor_row = rows[f"{count} buyers, floor: FOR UPDATE; UPDATE; COMMIT"]
+        floor_row = rows[floor_label(count)]
         for speed in SPEEDS:
             saga = rows[f"{count} buyers, {speed} order service, saga"]
             saga.against(floor_row)

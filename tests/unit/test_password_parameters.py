@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
-from argon2 import extract_parameters
+from argon2 import PasswordHasher, extract_parameters
 
 from shop_common.passwords import hash_password, needs_rehash, verify_password
 

@@ -20,6 +20,11 @@ from shop_common.errors import Problem, conflict, service_unavailable
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
+# The server cannot serve anyone right now, whatever the request: connection exceptions
+# (08), insufficient resources such as "too many connections" (53), and the server
+# shutting down or starting (57P01-57P03). https://www.postgresql.org/docs/current/errcodes-appendix.html
+UNAVAILABLE_CLASSES = ("08", "53")
+UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03"})
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -98,7 +103,8 @@ def problem_from_database_error(exc: DBAPIError) -> Problem | None:
         return conflict("the resource is being changed by another request; retry", slug="locked")
     if code == QUERY_CANCELED:
         return service_unavailable("the database took too long to answer", slug="db-timeout")
-    if isinstance(exc, OperationalError) or exc.connection_invalidated or code is None:
+    if (isinstance(exc, OperationalError) or exc.connection_invalidated or code is None
+            or code.startswith(UNAVAILABLE_CLASSES) or code in UNAVAILABLE_CODES):
         return service_unavailable("the database is unavailable", slug="db-unavailable")
     return None
 
