@@ -1,6 +1,7 @@
 """The floors: raw apps on bare HTTP servers, what no runtime on that server can beat.
 
-`python -m bench.floors --server http.server|uvicorn|granian --app ping|redis-get --port N`
+`python -m bench.floors --server SERVER --app ping|redis-get --port N`, SERVER one of
+http.server, uvicorn, granian, hypercorn.
 
 - `ping` answers `{"ok": true}`, as the trivial Chalice route does;
 - `redis-get` answers the value of one Redis key (`BENCH_REDIS_URL`, `BENCH_REDIS_KEY`):
@@ -8,7 +9,8 @@
 
 `http.server` is the stdlib's ThreadingHTTPServer with the shop host's settings
 (HTTP/1.1 keep-alive, TCP_NODELAY, backlog 256); `uvicorn` runs the ASGI app with
-httptools (and uvloop); `granian` runs it on its Rust server, one worker.
+httptools (and uvloop); `granian` runs it on its Rust server, one worker; `hypercorn`
+(not installed by the bench extra: only when the runtime chooses it) one worker.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 PING_BODY = json.dumps({"ok": True}).encode()
-SERVERS = ("http.server", "uvicorn", "granian")
+SERVERS = ("http.server", "uvicorn", "granian", "hypercorn")
 APPS = ("ping", "redis-get")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -110,10 +112,15 @@ def serve(server: str, app: str, port: int) -> None:
 
         uvicorn.run(f"bench.floors:{ASGI_APPS[app]}", host="127.0.0.1", port=port,
                     http="httptools", log_level="warning", access_log=False)
-    else:
+    elif server == "granian":
         os.execv(sys.executable, [  # noqa: S606 (a fixed argument list, no shell)
             sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
             "--port", str(port), "--workers", "1", "--log-level", "warning",
+            f"bench.floors:{ASGI_APPS[app]}",
+        ])
+    else:
+        os.execv(sys.executable, [  # noqa: S606 (a fixed argument list, no shell)
+            sys.executable, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
             f"bench.floors:{ASGI_APPS[app]}",
         ])
 

@@ -26,7 +26,7 @@ def specs() -> tuple[list[ServerSpec], list[str]]:
         found.append(offline)
     else:
         notes.append(f"serverless-offline {offline}")
-    for server in FLOOR_SERVERS:
+    for server in dict.fromkeys((*FLOOR_SERVERS, peers.runtime_server())):
         if peers.floor_installed(server):
             found.append(peers.floor(server))
         else:
@@ -52,6 +52,8 @@ def run(ctx: Context) -> list[Row]:
                 if name == "shop runtime":
                     if runtime_floor in level:
                         row.against(level[runtime_floor])
+                    else:
+                        row.note = f"no floor for {peers.runtime_server()}"
                 else:
                     row.against(runtime)
                 rows.append(row)

@@ -71,7 +71,7 @@ def create_db_engine(settings: Settings) -> Engine:
         dbapi_connection.autocommit = False
 
     @event.listens_for(engine, "handle_error")
-    def _discard_broken_connection(context: ExceptionContext) -> None:
+    def _discard_broken_connection(context: ExceptionContext) -> BaseException | None:
         # An exception that is not the database's answer (pg8000 failing to convert a
         # parameter, say) can come after the driver began the exchange with the server;
         # the connection would go back to the pool mid-protocol and fail whoever gets it
@@ -80,6 +80,13 @@ def create_db_engine(settings: Settings) -> Engine:
         if not driver_answered and isinstance(context.original_exception, Exception):
             context.is_disconnect = True
             context.invalidate_pool_on_disconnect = False
+        if isinstance(context.original_exception, OSError):
+            # The driver's socket failed mid-exchange (a read timed out, the server went
+            # away): the database did not answer, which is a 503, not a bug. Returned, not
+            # raised, so SQLAlchemy still discards the connection before raising it.
+            return service_unavailable("the database did not answer in time",
+                                       slug="db-unavailable")
+        return None
 
     return engine
 
