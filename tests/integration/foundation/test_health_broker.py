@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from pika.exceptions import AMQPError
@@ -60,3 +63,49 @@ def test_pika_logs_nothing_at_info(stack: ThrowawayStack,
         probe.check()
         probe.check()
     assert not [r for r in caplog.records if r.name.startswith("pika")]
+
+
+class CountingProbe(BrokerProbe):
+    """A real probe whose checks last long enough for callers to overlap."""
+
+    checks = 0
+
+    def _check_now(self) -> None:
+        self.checks += 1
+        super()._check_now()
+        time.sleep(0.2)
+
+
+def test_callers_during_a_check_share_its_answer(stack: ThrowawayStack) -> None:
+    probe = CountingProbe(stack.env["SHOP_AMQP_URL"])
+    callers = 16
+    barrier = threading.Barrier(callers)
+
+    def call(_: int) -> None:
+        barrier.wait(timeout=30)
+        probe.check()
+
+    try:
+        with ThreadPoolExecutor(callers) as pool:
+            list(pool.map(call, range(callers)))  # every caller got an answer
+    finally:
+        probe.close()
+    assert probe.checks < callers
+
+
+def test_callers_during_a_failing_check_all_hear_of_the_failure() -> None:
+    probe = CountingProbe(f"amqp://guest:guest@127.0.0.1:{free_port()}/nowhere")
+    callers = 4
+    barrier = threading.Barrier(callers)
+
+    def call(_: int) -> str:
+        barrier.wait(timeout=30)
+        try:
+            probe.check()
+        except (AMQPError, OSError) as exc:
+            return type(exc).__name__
+        return "up"
+
+    with ThreadPoolExecutor(callers) as pool:
+        answers = list(pool.map(call, range(callers)))
+    assert "up" not in answers

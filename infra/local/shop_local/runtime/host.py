@@ -55,6 +55,23 @@ class ShopRequestHandler(ChaliceRequestHandler):
             self.access_log.flush()
 
 
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        # The HTTP parser's own refusals (400 bad request line, 414 URI too long, 431
+        # header fields too large, 501, 505) as problems, not the stdlib's HTML page.
+        try:
+            title = HTTPStatus(code).phrase
+        except ValueError:
+            title = "Error"
+        body = json.dumps(Problem(code, title, message or title).to_dict()).encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", PROBLEM_CONTENT_TYPE)
+        self.send_header("Connection", "close")  # the request could not be read: no reuse
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         # The gateway's own refusals (no such route, as API Gateway's 403 "Missing
         # Authentication Token") become problems too. API Gateway's text would echo

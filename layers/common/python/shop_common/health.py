@@ -38,11 +38,14 @@ class BrokerProbe:
     """One long-lived broker connection that `/health` asks, instead of a new one per call.
 
     pika connections are not thread-safe and the local host serves requests on threads,
-    so checks take turns. Each check is a synchronous no-op on the channel (Basic.Qos
-    with the default prefetch): one round trip the broker must answer. A connection
-    that died meanwhile (the broker restarted) is replaced once before the broker is
-    reported down. No heartbeats: the connection is idle between checks, when nothing
-    would answer them, and a dead one is found by the next check.
+    so one check runs at a time, and callers that arrive while it runs share its answer
+    instead of queueing for their own (a single flight: under load, `/health` costs one
+    broker round trip per round trip, not one per request). Each check is a synchronous
+    no-op on the channel (Basic.Qos with the default prefetch): one round trip the broker
+    must answer. A connection that died meanwhile (the broker restarted) is replaced
+    once before the broker is reported down. No heartbeats: the connection is idle
+    between checks, when nothing would answer them, and a dead one is found by the next
+    check.
     """
 
     def __init__(self, amqp_url: str, timeout_seconds: float = BROKER_TIMEOUT_SECONDS) -> None:
@@ -51,9 +54,32 @@ class BrokerProbe:
         self._lock = threading.Lock()
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
+        self._flight_lock = threading.Lock()
+        self._flight: _Flight | None = None
 
     def check(self) -> None:
         """Return when the broker answered; raise (AMQPError, OSError, TimeoutError) if not."""
+        with self._flight_lock:
+            flight, leading = self._flight, self._flight is None
+            if flight is None:
+                flight = self._flight = _Flight()
+        if not leading:
+            if not flight.done.wait(2 * self._timeout + 1):
+                raise TimeoutError("the broker check in flight did not finish")
+            if flight.error is not None:
+                raise flight.error
+            return
+        try:
+            self._check_now()
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._flight_lock:
+                self._flight = None
+            flight.done.set()
+
+    def _check_now(self) -> None:
         if not self._lock.acquire(timeout=self._timeout):
             raise TimeoutError("another broker check is still waiting for the broker")
         try:
@@ -85,6 +111,14 @@ class BrokerProbe:
         if connection is not None and connection.is_open:
             with contextlib.suppress(AMQPError, OSError):  # already broken: nothing to release
                 connection.close()
+
+
+class _Flight:
+    """One check in progress, and what it found, for the callers that wait for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
 
 
 @cache
