@@ -5,8 +5,8 @@ Storage Cheat Sheet (https://cheatsheetseries.owasp.org/cheatsheets/Password_Sto
 chosen by measuring the rows on two cores (`make bench`, footprint section). One lane,
 because lanes beyond the cores only take turns; the least memory of the equivalent
 rows, because concurrent logins each hold that much. argon2-cffi's default (64 MiB,
-3 passes, 4 lanes, RFC 9106's second recommendation) cost about six times as much
-per login here. Hashes made with other parameters still verify (the parameters are
+3 passes, 4 lanes, RFC 9106's second recommendation) cost six to twelve times as much
+per hash here. Hashes made with other parameters still verify (the parameters are
 in the hash); a login with one rehashes it with these (`needs_rehash`).
 """
 
