@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 POSTMAN := tests/postman
 NEWMAN_STAMP := $(POSTMAN)/node_modules/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run test install system-deps lint typecheck bench clean postman api-reference
 
@@ -56,7 +57,13 @@ postman: install
 api-reference: install
 	$(BIN)/python -m tools.api_reference --write README.md
 
-bench: install
+# The benchmark's own packages (the HTTP servers it compares, psycopg); wrk comes
+# with system-deps, serverless-offline from npm on first use (var/bench/sls).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local stack and its tests use, only when one is missing.
+# (wrk: the load generator of `make bench`).
 set -euo pipefail
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
@@ -10,6 +11,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 # newman, for the Postman collection, comes from the npm registry.
 command -v npm >/dev/null || missing+=(npm)
+command -v wrk >/dev/null || missing+=(wrk)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} from Debian's packages"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

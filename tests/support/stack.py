@@ -242,9 +242,12 @@ class ThrowawayStack:
         self.metrics_dir(service).mkdir(parents=True, exist_ok=True)
         return {"PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(service))}
 
-    def start(self, service: str, **overrides: str) -> ServiceProcess:
-        """Start (or restart) a service on its port and wait until it is healthy."""
-        port = self.ports[service]
+    def start(self, service: str, port: int | None = None, **overrides: str) -> ServiceProcess:
+        """Start (or restart) a service on its port and wait until it is healthy.
+
+        `port` runs another instance beside it (the benchmarks compare settings that way).
+        """
+        port = port or self.ports[service]
         if port_open("127.0.0.1", port):
             # Another process still holds the port: its answers would pass for ours.
             raise RuntimeError(f"{service}: port {port} is still in use; stop the old process")

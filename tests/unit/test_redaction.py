@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shop_common.logs import configure_logging
+from shop_common.logs import configure_logging, stop_log_listener
 from shop_common.redaction import REDACTED, RedactingFilter, redact, redact_text
 
 # Looks like a JWT (three base64url parts, a JSON header) and is unique in any log.
@@ -97,9 +97,10 @@ def service_logging() -> Iterator[io.StringIO]:
     buffer = io.StringIO()
     sys.stderr = buffer
     try:
-        configure_logging("user")
+        configure_logging("user")  # queued, as in a service process
         yield buffer
     finally:
+        stop_log_listener()
         root.handlers[:], level, sys.stderr, sys.excepthook, threading.excepthook = saved
         root.setLevel(level)
         logging.captureWarnings(False)
@@ -111,8 +112,14 @@ def captured_logs() -> Iterator[io.StringIO]:
         yield buffer
 
 
+def written(buffer: io.StringIO) -> str:
+    """What the log listener thread has written, once it has drained its queue."""
+    stop_log_listener()
+    return buffer.getvalue()
+
+
 def lines(buffer: io.StringIO) -> list[dict[str, object]]:
-    return [json.loads(line) for line in buffer.getvalue().splitlines()]
+    return [json.loads(line) for line in written(buffer).splitlines()]
 
 
 def test_every_part_of_a_record_is_redacted(captured_logs: io.StringIO) -> None:
@@ -124,7 +131,7 @@ def test_every_part_of_a_record_is_redacted(captured_logs: io.StringIO) -> None:
     except RuntimeError:
         log.exception("failed")
     log.error("here", stack_info=True, extra={"note": f"token {JWT}"})
-    text = captured_logs.getvalue()
+    text = written(captured_logs)
     assert JWT not in text and PASSWORD not in text
     entries = lines(captured_logs)
     assert "RuntimeError: refused: Authorization=[redacted]" in str(entries[1]["exception"])
@@ -133,7 +140,7 @@ def test_every_part_of_a_record_is_redacted(captured_logs: io.StringIO) -> None:
 
 def test_third_party_loggers_are_redacted_too(captured_logs: io.StringIO) -> None:
     logging.getLogger("urllib3.connectionpool").warning("Retrying with %s", f"Bearer {JWT}")
-    assert JWT not in captured_logs.getvalue()
+    assert JWT not in written(captured_logs)
     assert lines(captured_logs)[0]["logger"] == "urllib3.connectionpool"
 
 
@@ -149,11 +156,12 @@ def test_a_logger_with_its_own_console_handler_goes_through_the_root_handler() -
         with service_logging() as buffer:
             chalice_like.error("Caught exception for path %s: Bearer %s", "/x", JWT)
             file_like.error("token=%s", JWT)
+            text = written(buffer)
     finally:
         chalice_like.handlers.clear()
         file_like.handlers.clear()
     assert chalice_like.propagate
-    assert JWT not in buffer.getvalue() and "Caught exception for path /x" in buffer.getvalue()
+    assert JWT not in text and "Caught exception for path /x" in text
     assert any(isinstance(f, RedactingFilter) for f in own.filters)
     assert JWT not in own.stream.getvalue()
 
@@ -167,7 +175,7 @@ def test_an_uncaught_exception_in_a_thread_is_logged_redacted(
     thread = threading.Thread(target=fail, name="worker-1")
     thread.start()
     thread.join()
-    assert JWT not in captured_logs.getvalue()
+    assert JWT not in written(captured_logs)
     [entry] = lines(captured_logs)
     assert entry["message"] == "uncaught exception in thread worker-1"
     assert "ValueError" in str(entry["exception"])

@@ -47,6 +47,9 @@ log = logging.getLogger("shop.host")
 # The client went away before its answer was written: nothing is wrong with the server.
 CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 
+# The HTTP server this front runs on; `make bench` measures the raw floor of the same one.
+HTTP_SERVER = "http.server"
+
 
 class ShopRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY in setup()

@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import requests
 
 from shop_local.apps import http_services
-from shop_local.paths import LOGS
 from shop_local.probes import port_open
 from shop_local.stack.backing import backing_services
 from shop_local.stack.components import Component
@@ -28,7 +27,7 @@ def programs(env: dict[str, str]) -> list[Program]:
             name=service,
             command=[
                 sys.executable, "-m", "shop_local.runtime.host", "--service", service,
-                "--port", str(port), "--access-log", str(LOGS / f"{service}.access.log"),
+                "--port", str(port),
             ],
             environment=metrics_environment(service),
         ))

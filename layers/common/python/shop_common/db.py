@@ -7,6 +7,8 @@ connection was lost); or a real bug (500). The timeouts are ordered so the datab
 answers first: `lock_timeout` and `statement_timeout` end a wait with an error the
 server reports, and the driver's socket timeout is longer than both, so it only
 fires when the server itself is gone.
+
+psycopg 3 (`postgresql+psycopg://`) is accepted too, so `make bench` can compare the drivers.
 """
 
 from __future__ import annotations
@@ -21,15 +23,17 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shop_common.config import Settings
+from shop_common.config import Settings, SettingsError
 from shop_common.errors import Problem, conflict, service_unavailable
 
 LOCK_NOT_AVAILABLE = "55P03"
 QUERY_CANCELED = "57014"
-# The server going away or refusing work for now (PostgreSQL Appendix A, error codes):
-# class 08 connection exceptions, admin/crash shutdown, starting up, too many clients.
-UNAVAILABLE_CLASSES = ("08",)
-UNAVAILABLE_CODES = ("57P01", "57P02", "57P03", "53300", "53400")
+# The server cannot serve anyone right now, whatever the request (PostgreSQL Appendix A,
+# https://www.postgresql.org/docs/current/errcodes-appendix.html): connection exceptions
+# (08), insufficient resources such as "too many connections" (53), and the server
+# shutting down, crashed or starting (57P01-57P03).
+UNAVAILABLE_CLASSES = ("08", "53")
+UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03"})
 # How much longer the driver waits on its socket than the server's own timeouts.
 SOCKET_TIMEOUT_MARGIN_SECONDS = 5.0
 
@@ -40,8 +44,16 @@ def socket_timeout_seconds(settings: Settings) -> float:
     return longest_ms / 1000 + SOCKET_TIMEOUT_MARGIN_SECONDS
 
 
-def create_db_engine(settings: Settings) -> Engine:
-    engine = create_engine(
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """The driver's own names for the socket/connect timeout and the application name."""
+    url = str(settings.database_url)
+    timeout = "connect_timeout" if url.startswith("postgresql+psycopg") else "timeout"
+    return {timeout: socket_timeout_seconds(settings),
+            "application_name": f"shop-{settings.service_name}"}
+
+
+def _create_engine(settings: Settings) -> Engine:
+    return create_engine(
         str(settings.database_url),
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
@@ -51,9 +63,18 @@ def create_db_engine(settings: Settings) -> Engine:
         # Bound parameters never appear in error messages, so a failed INSERT cannot
         # write a password hash or an email into the logs.
         hide_parameters=True,
-        connect_args={"timeout": socket_timeout_seconds(settings),
-                      "application_name": f"shop-{settings.service_name}"},
+        connect_args=connect_args(settings),
     )
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    try:
+        engine = _create_engine(settings)
+    except ModuleNotFoundError as exc:
+        raise SettingsError(
+            f"SHOP_{settings.service_name.upper()}_DATABASE_URL: its driver {exc.name!r} is "
+            "not installed (psycopg comes only with the bench extra: pip install -e '.[bench]')"
+        ) from None
     lock_ms, statement_ms = settings.db_lock_timeout_ms, settings.db_statement_timeout_ms
 
     @event.listens_for(engine, "connect")
@@ -68,7 +89,7 @@ def create_db_engine(settings: Settings) -> Engine:
         dbapi_connection.autocommit = False
 
     @event.listens_for(engine, "handle_error")
-    def _discard_broken_connection(context: ExceptionContext) -> None:
+    def _discard_broken_connection(context: ExceptionContext) -> BaseException | None:
         # An exception that is not the database's answer (pg8000 failing to convert a
         # parameter, say) can come after the driver began the exchange with the server;
         # the connection would go back to the pool mid-protocol and fail whoever gets it
@@ -77,12 +98,21 @@ def create_db_engine(settings: Settings) -> Engine:
         if not driver_answered and isinstance(context.original_exception, Exception):
             context.is_disconnect = True
             context.invalidate_pool_on_disconnect = False
+        if isinstance(context.original_exception, OSError):
+            # The driver's socket failed mid-exchange (a read timed out, the server went
+            # away): the database did not answer, which is a 503, not a bug. Returned, not
+            # raised, so SQLAlchemy still discards the connection before raising it.
+            return database_unavailable()
+        return None
 
     return engine
 
 
 def sqlstate(exc: DBAPIError) -> str | None:
-    """The PostgreSQL error code of a pg8000 error, if it carries one."""
+    """The PostgreSQL error code of a pg8000 (or psycopg) error, if it carries one."""
+    code = getattr(exc.orig, "sqlstate", None)  # psycopg
+    if isinstance(code, str):
+        return code
     args = getattr(exc.orig, "args", ())
     if args and isinstance(args[0], dict):
         code = args[0].get("C")
@@ -98,7 +128,7 @@ def problem_from_database_error(exc: DBAPIError) -> Problem | None:
     if code == QUERY_CANCELED:
         return service_unavailable("the database took too long to answer", slug="db-timeout")
     if (isinstance(exc, OperationalError) or exc.connection_invalidated or code is None
-            or code in UNAVAILABLE_CODES or code[:2] in UNAVAILABLE_CLASSES):
+            or code.startswith(UNAVAILABLE_CLASSES) or code in UNAVAILABLE_CODES):
         return database_unavailable()
     return None
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import pika
 from chalice.app import Response
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import AMQPError
 from sqlalchemy import text
 
 from shop_common.errors import Problem
+from shop_common.messaging import connection_parameters, quiet_pika
 from shop_common.runtime import ServiceRuntime
 
 Check = Callable[[], None]
@@ -25,13 +31,105 @@ def check_cache(runtime: ServiceRuntime) -> None:
     runtime.redis.ping()
 
 
+BROKER_TIMEOUT_SECONDS = 1.0
+
+
+class BrokerProbe:
+    """One long-lived broker connection that `/health` asks, instead of a new one per call.
+
+    pika connections are not thread-safe and the local host serves requests on threads,
+    so one check runs at a time, and callers that arrive while it runs share its answer
+    instead of queueing for their own (a single flight: under load, `/health` costs one
+    broker round trip per round trip, not one per request). Each check is a synchronous
+    no-op on the channel (Basic.Qos with the default prefetch): one round trip the broker
+    must answer. A connection that died meanwhile (the broker restarted) is replaced
+    once before the broker is reported down. No heartbeats: the connection is idle
+    between checks, when nothing would answer them, and a dead one is found by the next
+    check.
+    """
+
+    def __init__(self, amqp_url: str, timeout_seconds: float = BROKER_TIMEOUT_SECONDS) -> None:
+        self._url = amqp_url
+        self._timeout = timeout_seconds
+        self._lock = threading.Lock()
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+        self._flight_lock = threading.Lock()
+        self._flight: _Flight | None = None
+
+    def check(self) -> None:
+        """Return when the broker answered; raise (AMQPError, OSError, TimeoutError) if not."""
+        with self._flight_lock:
+            flight, leading = self._flight, self._flight is None
+            if flight is None:
+                flight = self._flight = _Flight()
+        if not leading:
+            if not flight.done.wait(2 * self._timeout + 1):
+                raise TimeoutError("the broker check in flight did not finish")
+            if flight.error is not None:
+                raise flight.error
+            return
+        try:
+            self._check_now()
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._flight_lock:
+                self._flight = None
+            flight.done.set()
+
+    def _check_now(self) -> None:
+        if not self._lock.acquire(timeout=self._timeout):
+            raise TimeoutError("another broker check is still waiting for the broker")
+        try:
+            reused = self._channel is not None and self._channel.is_open
+            try:
+                self._ask()
+            except (AMQPError, OSError):
+                self._discard()
+                if not reused:
+                    raise
+                self._ask()  # the old connection had died: one fresh try
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()
+
+    def _ask(self) -> None:
+        if self._channel is None or not self._channel.is_open:
+            self._discard()
+            self._connection = pika.BlockingConnection(
+                connection_parameters(self._url, timeout=self._timeout, heartbeat=0))
+            self._channel = self._connection.channel()
+        self._channel.basic_qos(prefetch_count=0)
+
+    def _discard(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(AMQPError, OSError):  # already broken: nothing to release
+                connection.close()
+
+
+class _Flight:
+    """One check in progress, and what it found, for the callers that wait for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+@cache
+def broker_probe(amqp_url: str) -> BrokerProbe:
+    """This process's probe for one broker URL, made on first use."""
+    quiet_pika()
+    return BrokerProbe(amqp_url)
+
+
 def check_broker(runtime: ServiceRuntime) -> None:
-    parameters = pika.URLParameters(str(runtime.settings.amqp_url))
-    parameters.socket_timeout = 1
-    parameters.blocked_connection_timeout = 1
-    parameters.connection_attempts = 1
-    connection = pika.BlockingConnection(parameters)
-    connection.close()
+    broker_probe(str(runtime.settings.amqp_url)).check()
 
 
 def run_checks(checks: dict[str, Check]) -> tuple[bool, dict[str, Any]]:

@@ -2,16 +2,27 @@
 
 A context variable holds the request id, because the local host serves requests on
 threads and a per-logger key (as in powertools' Logger) would leak between them.
+
+Outside Lambda the lines are written off the request thread: the root logger only
+puts records on a queue (`logging.handlers.QueueHandler`) and one listener thread
+formats and writes them (`QueueListener`), so threads serving requests never queue
+on the stream's lock. In a Lambda execution environment (one invocation at a time,
+frozen between invocations) they are written at once, so none waits for a thaw.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import copy
 import json
 import logging
+import os
+import queue
 import sys
 import threading
 import time
+from logging.handlers import QueueHandler, QueueListener
 from types import TracebackType
 from typing import Any
 
@@ -41,7 +52,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = request_id_var.get()
+        # Captured by the request thread when the record was queued (see RequestQueueHandler).
+        request_id = getattr(record, "_request_id", None) or request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
         for key, value in record.__dict__.items():
@@ -54,11 +66,62 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """JSON lines on stderr for every logger, each line redacted (shop_common.redaction)."""
-    handler = logging.StreamHandler(sys.stderr)
+class RequestQueueHandler(QueueHandler):
+    """Queues a record with what only the request thread knows: its request id, its
+    message with the arguments merged, and its traceback as text."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        prepared = copy.copy(record)
+        prepared.msg, prepared.args = record.getMessage(), None
+        if record.exc_info:
+            prepared.exc_text = logging.Formatter().formatException(record.exc_info)
+            prepared.exc_info = None
+        prepared.__dict__["_request_id"] = request_id_var.get()
+        return prepared
+
+
+_listener: QueueListener | None = None
+
+
+def in_lambda() -> bool:
+    """True inside a Lambda execution environment (its runtime sets this variable)."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def queued_handler(handler: logging.Handler) -> logging.Handler:
+    """A handler that hands records to `handler` on one listener thread (replacing any
+    earlier one); the listener drains the queue at exit."""
+    global _listener
+    stop_log_listener()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    _listener = QueueListener(records, handler, respect_handler_level=True)
+    _listener.start()
+    return RequestQueueHandler(records)
+
+
+def stop_log_listener() -> None:
+    """Write what is queued and stop the listener thread, if one runs."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(stop_log_listener)
+
+
+def configure_logging(service: str, level: str = "INFO", queued: bool | None = None) -> None:
+    """JSON lines on stderr for every logger, each line redacted (shop_common.redaction).
+
+    `queued` (default: outside Lambda) writes them on the listener thread.
+    """
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     handler.addFilter(RedactingFilter())
+    if queued if queued is not None else not in_lambda():
+        # The stream handler's filter then redacts on the listener thread: the queued
+        # record is a copy whose message and traceback are text, redacted like any other.
+        handler = queued_handler(handler)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -142,3 +145,69 @@ def public_jwk(key: VerifyingKey, kid: str) -> dict[str, Any]:
     else:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key))
     return {**jwk, "kid": kid, "alg": algorithm_for(key), "use": "sig"}
+
+
+# --- verified user claims, cached until they expire ---------------------------------
+
+CLAIMS_CACHE_SIZE = 4096
+
+
+class VerifiedClaimsCache:
+    """Claims of user tokens that verified, until each token's `exp`, at most `size` of them.
+
+    Keyed by the SHA-256 of the token with the issuer and audience it was checked
+    against, so no token is kept in memory; an entry also remembers the key that
+    verified it and is used only with that same key. A token that failed is never
+    cached (it is verified again, and fails again, every time), and an entry is never
+    used at or after its `exp`: it is dropped and the token verified afresh, which
+    then fails as expired. Least recently used entries go first when full.
+    """
+
+    def __init__(self, size: int = CLAIMS_CACHE_SIZE) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, tuple[UserClaims, VerifyingKey]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(token: str, *checked_against: str) -> bytes:
+        return hashlib.sha256("\0".join((token, *checked_against)).encode()).digest()
+
+    def verify(self, token: str, key: VerifyingKey, *, issuer: str, audience: str,
+               max_ttl_seconds: int = 900, leeway_seconds: int = 0,
+               now: float | None = None) -> UserClaims:
+        """`verify_user_token`'s answer, from the cache while the token is unexpired.
+
+        A cached entry is used only before `exp` itself (the leeway applies to fresh
+        verifications only), so the cache never accepts what verification would refuse.
+        """
+        digest = self._key(token, issuer, audience, str(max_ttl_seconds), str(leeway_seconds))
+        moment = time.time() if now is None else now
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None:
+                claims, verified_with = entry
+                if verified_with is key and moment < claims.expires_at:
+                    self._entries.move_to_end(digest)
+                    return claims
+                del self._entries[digest]
+        claims = verify_user_token(token, key, issuer=issuer, audience=audience,
+                                   max_ttl_seconds=max_ttl_seconds, leeway_seconds=leeway_seconds)
+        with self._lock:
+            self._entries[digest] = (claims, key)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return claims
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_claims_cache = VerifiedClaimsCache()
+
+
+def verify_user_token_cached(token: str, key: VerifyingKey, *, issuer: str, audience: str,
+                             max_ttl_seconds: int = 900, leeway_seconds: int = 0) -> UserClaims:
+    """`verify_user_token` behind this process's `VerifiedClaimsCache`."""
+    return _claims_cache.verify(token, key, issuer=issuer, audience=audience,
+                                max_ttl_seconds=max_ttl_seconds, leeway_seconds=leeway_seconds)
