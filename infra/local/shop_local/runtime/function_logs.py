@@ -10,8 +10,8 @@ environments print (stdout and stderr) and, per invocation, Lambda's platform li
         Max Memory Used: 88 MB	Init Duration: 312.40 ms
 
 (one line, tab-separated; `Init Duration` only on a cold start). Writes are buffered
-and flushed within `FLUSH_SECONDS`, so a busy function costs no system call per line; the same bytes can be
-echoed to another stream (the runtime process's own output).
+and flushed within `FLUSH_SECONDS`, so a busy function costs no system call per line;
+the same bytes can be echoed to another stream (the runtime process's own output).
 """
 
 from __future__ import annotations
