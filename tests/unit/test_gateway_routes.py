@@ -96,7 +96,7 @@ def test_a_declared_cors_preflight_is_a_mock_with_its_headers(table: RouteTable)
 
 
 def test_lists_resources_and_binary_media_types(table: RouteTable) -> None:
-    assert table.binary_media_types == ["image/png"]
+    assert table.binary_media_types == ("image/png",)
     assert table.resources()["/products/{id}"] == ["GET", "OPTIONS"]
 
 

@@ -15,12 +15,13 @@ Every answer carries `x-amzn-RequestId` (the event's `requestContext.requestId`)
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TextIO
+
+import orjson
 
 from shop_local.runtime.gateway.gateway_responses import (
     FUNCTION_FAILED,
@@ -34,7 +35,7 @@ from shop_local.runtime.gateway.proxy_event import (
     ApiIdentity,
     HttpRequest,
     build_proxy_event,
-    resource_like_id,
+    extended_request_id,
 )
 from shop_local.runtime.gateway.proxy_response import (
     HttpResponse,
@@ -107,7 +108,6 @@ class RestApiGateway:
         self.settings = settings or GatewaySettings()
         self.responses = responses or GatewayResponses()
         self.access_log = access_log
-        self._binary_types = tuple(routes.binary_media_types)
         self._pending: set[asyncio.Task[InvocationResult]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,17 +115,17 @@ class RestApiGateway:
             return
         started = time.time()
         request_id = str(uuid.uuid4())
+        extended_id = extended_request_id()
         method: str = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         context = {"httpMethod": method, "path": raw_path, "resourcePath": "",
                    "requestId": request_id, "stage": self.api.stage}
         try:
             response, close = await self._handle(scope, receive, method, raw_path,
-                                                 request_id, context, started)
+                                                 request_id, extended_id, context, started)
         except ClientGone:
             return
-        response.headers += [("x-amzn-RequestId", request_id),
-                             ("x-amz-apigw-id", resource_like_id(request_id, 8).upper() + "=")]
+        response.headers += [("x-amzn-RequestId", request_id), ("x-amz-apigw-id", extended_id)]
         if close:
             response.headers.append(("Connection", "close"))
         response.headers.append(("Content-Length", str(len(response.body))))
@@ -137,7 +137,7 @@ class RestApiGateway:
             self._log_access(scope, method, response, started)
 
     async def _handle(self, scope: Scope, receive: Receive, method: str, raw_path: str,
-                      request_id: str, context: dict[str, str],
+                      request_id: str, extended_id: str, context: dict[str, str],
                       started: float) -> tuple[HttpResponse, bool]:
         limit = self.settings.max_body_bytes
         declared = _declared_length(scope)
@@ -165,19 +165,35 @@ class RestApiGateway:
             scheme=scope.get("scheme", "http"), http_version=scope.get("http_version", "1.1"),
         )
         event = build_proxy_event(request, match.resource, match.path_parameters, self.api,
-                                  self._binary_types, request_id=request_id, now=started)
+                                  self.routes.binary_media_types, request_id=request_id,
+                                  extended_id=extended_id, now=started)
         accept = next((v for k, v in reversed(headers) if k.lower() == "accept"), None)
         response = await self._invoke(match.integration.function_name,
-                                      json.dumps(event).encode(), accept, context)
+                                      orjson.dumps(event), accept, context)
         response.headers.append(("X-Amzn-Trace-Id", event["headers"]["X-Amzn-Trace-Id"]))
         return response, False
 
     async def _invoke(self, function_name: str, payload: bytes, accept: str | None,
                       context: dict[str, str]) -> HttpResponse:
         """The function's HTTP response, or the gateway's 502/504 (logged why)."""
-        task = asyncio.ensure_future(self.invoker.invoke(function_name, payload))
-        done, _ = await asyncio.wait({task}, timeout=self.settings.integration_timeout)
-        if not done:
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self.invoker.invoke(function_name, payload))
+        # The invocation is a task of its own so that it runs on past a gateway timeout;
+        # waiting on it is one future settled by whichever comes first (cheaper than
+        # asyncio.wait on this hot path).
+        settled: asyncio.Future[None] = loop.create_future()
+
+        def settle(*_: object) -> None:
+            if not settled.done():
+                settled.set_result(None)
+
+        task.add_done_callback(settle)
+        timer = loop.call_later(self.settings.integration_timeout, settle)
+        try:
+            await settled
+        finally:
+            timer.cancel()
+        if not task.done():
             # API Gateway stops waiting; the invocation itself runs on in Lambda.
             log.warning("%s: Execution failed due to a timeout error", function_name)
             self._pending.add(task)
@@ -194,7 +210,7 @@ class RestApiGateway:
                         result.payload[:2000].decode("utf-8", "replace"))
             return self._gateway_response(FUNCTION_FAILED, context)
         try:
-            return parse_proxy_response(result.payload, accept, self._binary_types)
+            return parse_proxy_response(result.payload, accept, self.routes.binary_media_types)
         except MalformedProxyResponse as exc:
             log.warning("%s: Execution failed due to configuration error: Malformed Lambda "
                         "proxy response (%s)", function_name, exc)

@@ -25,6 +25,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,6 +35,7 @@ from shop_local.runtime.gateway.media_types import is_binary
 ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+@lru_cache(maxsize=4096)
 def resource_like_id(text: str, length: int) -> str:
     """A stable lower-case id in API Gateway's style (`apiId`, `resourceId`) for `text`."""
     number = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
@@ -42,6 +44,11 @@ def resource_like_id(text: str, length: int) -> str:
         number, digit = divmod(number, 36)
         chars.append(ID_ALPHABET[digit])
     return "".join(chars)
+
+
+def extended_request_id() -> str:
+    """API Gateway's `extendedRequestId`, also its `x-amz-apigw-id` header: `JJbxmHQtIAMFQgQ=`."""
+    return base64.b64encode(os.urandom(11)).decode()
 
 
 def trace_header(now: float) -> str:
@@ -86,25 +93,24 @@ def _multi(pairs: list[tuple[str, str]]) -> tuple[dict[str, str] | None,
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
         single[name] = value  # the last one wins
-        multi.setdefault(name, []).append(value)
+        if name in multi:
+            multi[name].append(value)
+        else:
+            multi[name] = [value]
     return single, multi
 
 
-def _header(headers: list[tuple[str, str]], name: str) -> str | None:
-    found = None
-    for key, value in headers:
-        if key.lower() == name:
-            found = value
-    return found
+ADDED_BY_GATEWAY = frozenset({"x-forwarded-for", "x-forwarded-port", "x-forwarded-proto",
+                              "x-amzn-trace-id"})
 
 
-def _gateway_headers(request: HttpRequest, now: float) -> list[tuple[str, str]]:
+def _gateway_headers(request: HttpRequest, by_name: dict[str, str],
+                     now: float) -> list[tuple[str, str]]:
     """The client's headers plus the ones API Gateway adds on the way to the function."""
-    added = {"x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-amzn-trace-id"}
-    kept = [(k, v) for k, v in request.headers if k.lower() not in added]
-    forwarded = _header(request.headers, "x-forwarded-for")
+    kept = [(k, v) for k, v in request.headers if k.lower() not in ADDED_BY_GATEWAY]
+    forwarded = by_name.get("x-forwarded-for")
     kept += [
-        ("X-Amzn-Trace-Id", _header(request.headers, "x-amzn-trace-id") or trace_header(now)),
+        ("X-Amzn-Trace-Id", by_name.get("x-amzn-trace-id") or trace_header(now)),
         ("X-Forwarded-For", f"{forwarded}, {request.client_ip}" if forwarded
          else request.client_ip),
         ("X-Forwarded-Port", str(request.server_port)),
@@ -116,15 +122,16 @@ def _gateway_headers(request: HttpRequest, now: float) -> list[tuple[str, str]]:
 def build_proxy_event(request: HttpRequest, resource: str,
                       path_parameters: dict[str, str] | None, api: ApiIdentity,
                       binary_media_types: tuple[str, ...], request_id: str | None = None,
-                      now: float | None = None) -> dict[str, Any]:
+                      extended_id: str | None = None, now: float | None = None) -> dict[str, Any]:
     """The proxy event for `request` matched to `resource` (see the module doc)."""
     now = time.time() if now is None else now
     request_id = request_id or str(uuid.uuid4())
-    headers = _gateway_headers(request, now)
-    single_headers, multi_headers = _multi(headers)
-    query, multi_query = _multi(parse_qsl(request.query_string, keep_blank_values=True))
-    host = _header(request.headers, "host") or f"127.0.0.1:{request.server_port}"
-    content_type = _header(request.headers, "content-type")
+    by_name = {k.lower(): v for k, v in request.headers}  # the last one wins
+    single_headers, multi_headers = _multi(_gateway_headers(request, by_name, now))
+    query, multi_query = (_multi(parse_qsl(request.query_string, keep_blank_values=True))
+                          if request.query_string else (None, None))
+    host = by_name.get("host") or f"127.0.0.1:{request.server_port}"
+    content_type = by_name.get("content-type")
 
     body: str | None = None
     binary = False
@@ -148,7 +155,7 @@ def build_proxy_event(request: HttpRequest, resource: str,
             "resourceId": resource_like_id(f"{api.api_id}:{resource}", 6),
             "resourcePath": resource,
             "httpMethod": request.method,
-            "extendedRequestId": base64.b64encode(uuid.UUID(request_id).bytes[:11]).decode(),
+            "extendedRequestId": extended_id or extended_request_id(),
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "path": request.raw_path,
             "accountId": LOCAL_ACCOUNT,
@@ -168,7 +175,7 @@ def build_proxy_event(request: HttpRequest, resource: str,
                 "cognitoAuthenticationType": None,
                 "cognitoAuthenticationProvider": None,
                 "userArn": None,
-                "userAgent": _header(request.headers, "user-agent"),
+                "userAgent": by_name.get("user-agent"),
                 "user": None,
             },
             "domainName": host,

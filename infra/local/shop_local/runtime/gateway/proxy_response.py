@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from shop_local.runtime.gateway.media_types import first_accepted, is_binary
 
@@ -106,8 +107,8 @@ def parse_proxy_response(payload: bytes, accept: str | None,
                          binary_media_types: tuple[str, ...]) -> HttpResponse:
     """The HTTP response for the function's `payload`; raises MalformedProxyResponse."""
     try:
-        document = json.loads(payload)
-    except ValueError:
+        document = orjson.loads(payload)
+    except orjson.JSONDecodeError:
         raise MalformedProxyResponse("the response is not JSON") from None
     if not isinstance(document, dict):
         raise MalformedProxyResponse("the response is not a JSON object")

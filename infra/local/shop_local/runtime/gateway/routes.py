@@ -84,7 +84,7 @@ class RouteTable:
     """Resources and methods of one REST API, plus its binary media types."""
 
     def __init__(self, swagger: dict[str, Any]) -> None:
-        self.binary_media_types: list[str] = list(swagger.get(BINARY_MEDIA_TYPES, []))
+        self.binary_media_types: tuple[str, ...] = tuple(swagger.get(BINARY_MEDIA_TYPES, []))
         self._root = _Node()
         self._exact: dict[str, _Node] = {}  # parameter-free resources, the common case
         for resource, operations in (swagger.get("paths") or {}).items():
