@@ -31,7 +31,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from shop_local.runtime import lambda_limits
 from shop_local.runtime.catalog import AppCatalog, FunctionSpec, function_arn
@@ -52,6 +52,7 @@ from shop_local.runtime.invocation import (
     RequestTooLarge,
     TooManyRequests,
 )
+from shop_local.runtime.lambda_registry import Registration, publish
 from shop_local.runtime.lambda_settings import LambdaSettings
 
 log = logging.getLogger("shop.lambda")
@@ -210,6 +211,7 @@ class LambdaService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[object]] = set()
         self._watcher: asyncio.Task[None] | None = None
+        self._published: tuple[Any, asyncio.Task[None], Registration] | None = None
 
     # --- what exists ----------------------------------------------------------------
 
@@ -236,9 +238,27 @@ class LambdaService:
             self.channel_factory = RuntimeApiChannel.create
         if self._watcher is None:
             self._watcher = self._loop.create_task(self._watch())
+        if self.settings.registry_dir is not None and self._published is None:
+            await self._publish(self.settings.registry_dir)
+
+    async def _publish(self, registry_dir: Path) -> None:
+        """Serve the Invoke API on a free loopback port and register this process's functions."""
+        from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
+
+        server, task, port = await serve_in_background(InvokeApi(self), "127.0.0.1", 0)
+        registration = publish(registry_dir, f"http://127.0.0.1:{port}",
+                               [spec.name for spec in self.functions()])
+        self._published = (server, task, registration)
 
     async def close(self) -> None:
         """Stop every environment and wait (briefly) for them to exit."""
+        if self._published is not None:
+            server, task, registration = self._published
+            registration.remove()
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError, SystemExit):
+                await task
+            self._published = None
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,6 +9,8 @@
 - `SHOP_LAMBDA_IDLE_SECONDS` (900): an environment idle this long is shut down (0: never).
 - `SHOP_LAMBDA_LOG_DIR` (`var/logs/lambda`): where each function's log file goes.
 - `SHOP_LAMBDA_INVOKE_PORT` (3001): the Lambda Invoke API's port on 127.0.0.1.
+- `SHOP_LAMBDA_REGISTRY_DIR` (unset): when set, the service also serves the Invoke API on
+  a free loopback port and registers its functions there (see `lambda_registry`).
 """
 
 from __future__ import annotations
@@ -57,12 +59,14 @@ class LambdaSettings:
     idle_seconds: int = 900
     log_dir: Path = LOGS / "lambda"
     invoke_port: int = DEFAULT_INVOKE_PORT
+    registry_dir: Path | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> LambdaSettings:
         """Raises LambdaSettingsError naming the bad variable."""
         env = os.environ if environ is None else environ
         log_dir = env.get("SHOP_LAMBDA_LOG_DIR", "").strip()
+        registry = env.get("SHOP_LAMBDA_REGISTRY_DIR", "").strip()
         return cls(
             max_environments=_int(env, "SHOP_LAMBDA_MAX_ENVIRONMENTS",
                                   (os.cpu_count() or 1) * 2, 1),
@@ -71,4 +75,5 @@ class LambdaSettings:
             idle_seconds=_int(env, "SHOP_LAMBDA_IDLE_SECONDS", 900, 0),
             log_dir=Path(log_dir).resolve() if log_dir else LOGS / "lambda",
             invoke_port=_int(env, "SHOP_LAMBDA_INVOKE_PORT", DEFAULT_INVOKE_PORT, 1),
+            registry_dir=Path(registry).resolve() if registry else None,
         )
