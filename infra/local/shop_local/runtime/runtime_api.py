@@ -26,8 +26,8 @@ import sys
 from typing import Any
 
 from shop_local.runtime.environment import ChannelSetup, ExecutionEnvironment, Invocation
-from shop_local.runtime.invoke_api import QuietServer, Receive, Send, read_body
 from shop_local.runtime.invocation import SYNC_PAYLOAD_LIMIT_BYTES
+from shop_local.runtime.invoke_api import QuietServer, Receive, Send, read_body
 
 PREFIX = "/2018-06-01/runtime"
 RESULT_PATH = re.compile(rf"^{PREFIX}/invocation/([^/]+)/(response|error)$")
