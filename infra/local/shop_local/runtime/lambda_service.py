@@ -25,13 +25,14 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from shop_local.runtime import lambda_limits
 from shop_local.runtime.catalog import AppCatalog, FunctionSpec, function_arn
@@ -189,19 +190,22 @@ class LambdaService:
 
     `environment` is what every execution environment inherits before the function's
     own and Lambda's standard variables (default: this process's environment, the
-    local stack's settings); `echo` also receives every function log line.
+    local stack's settings); `echo` also receives every function log line (default:
+    this process's standard output, so a runtime process's log shows its functions'
+    output; None: only the log files).
     """
 
     def __init__(self, catalogs: Iterable[AppCatalog], settings: LambdaSettings | None = None,
                  environment: Mapping[str, str] | None = None,
-                 echo: BinaryIO | None = None) -> None:
+                 echo: BinaryIO | None | Literal["stdout"] = "stdout") -> None:
         self.settings = settings or LambdaSettings.from_environ()
         self.catalogs = list(catalogs)
         base = dict(os.environ if environment is None else environment)
         for name in PRIVATE_VARIABLES:
             base.pop(name, None)
         self.base_environment = base
-        self.logs = LogWriter(self.settings.log_dir, echo)
+        self.logs = LogWriter(self.settings.log_dir,
+                              sys.stdout.buffer if echo == "stdout" else echo)
         self.tmp_root = Path(tempfile.mkdtemp(prefix="shop-lambda-"))
         self._pools: dict[str, FunctionPool] = {}
         for catalog in self.catalogs:
