@@ -1,96 +1,59 @@
-"""One service process: that service's Chalice app behind `chalice.local`'s gateway.
+"""One service process of the shop: that service's Chalice app run as in AWS.
 
-Same API Gateway event conversion and authorizer handling as `chalice local`, with
-two fixes for load: TCP_NODELAY on every connection (the stock handler writes the
-headers and the body separately, and Nagle + delayed ACK then stall each reused
-connection ~40 ms) and a listen backlog of 256 instead of 5.
+    python -m shop_local.runtime.host --service user --port 8001 [--access-log FILE]
 
-Run as `python -m shop_local.runtime.host --service user --port 8001`. One process per
-service, because Chalice imports every app as `app` and `chalicelib`.
+Its REST API is served on the port by the local API Gateway, its functions run in
+execution environments of the local Lambda service, its schedules fire. This process
+never imports the app: the function catalog is built in a child process, and every
+request and scheduled event runs in an execution environment. The shop's gateway
+responses (`infra/api-gateway-responses.json`) keep the gateway's own errors problems.
+
+Bad settings or missing keys stop it before it serves: exit code 2 and
+`<service>: refusing to start: <what is wrong>` on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
 import sys
-import threading
-from http import HTTPStatus
 from pathlib import Path
-from types import FrameType
-from typing import Any
+from typing import TextIO
 
-from chalice.cli.factory import CLIFactory
-from chalice.local import (
-    ChaliceRequestHandler,
-    CustomLocalChalice,
-    LocalChalice,
-    LocalDevServer,
-    LocalGatewayException,
-)
-from chalice.local import ThreadedHTTPServer as ChaliceThreadedHTTPServer
+import uvloop
 
-from shop_common.config import SettingsError
-from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
+from shop_common.config import SettingsError, load_settings
+from shop_common.keys import KeyRing
 from shop_common.metrics import announce_process
-from shop_common.runtime import get_runtime
 from shop_local.apps import function_dir
-from shop_local.runtime.schedules import ScheduleRunner, scheduled_functions
+from shop_local.paths import GATEWAY_RESPONSES_FILE
+from shop_local.runtime.app_runtime import ProjectConfig, ProjectRuntime, Refused, load_project
+
+EXIT_REFUSED = 2
 
 
-class ShopRequestHandler(ChaliceRequestHandler):
-    disable_nagle_algorithm = True  # StreamRequestHandler sets TCP_NODELAY in setup()
-    access_log: Any = None
-
-    def log_message(self, format: str, *args: Any) -> None:  # the stdlib signature
-        if self.access_log is not None:
-            self.access_log.write(
-                f'{self.client_address[0]} - - [{self.log_date_time_string()}] {format % args}\n'
-            )
-            self.access_log.flush()
+def check_service(service: str) -> None:
+    """The service's settings and keys, as its functions will load them; raises Refused."""
+    try:
+        settings = load_settings(service)
+        KeyRing.load(settings.keys_dir, service)
+    except SettingsError as exc:
+        raise Refused(str(exc)) from None
 
 
-    def _send_error_response(self, error: LocalGatewayException) -> None:
-        # The gateway's own refusals (no such route, as API Gateway's 403 "Missing
-        # Authentication Token") become problems too. API Gateway's text would echo
-        # the caller's Authorization header back; a problem never does. In the cloud
-        # the same is a gateway response template.
-        status = int(error.CODE)
-        problem = Problem(status, HTTPStatus(status).phrase,
-                          f"no route for {self.command} {self.path.split('?', 1)[0]}",
-                          slug="no-route")
-        self._send_http_response(status, {"Content-Type": PROBLEM_CONTENT_TYPE},
-                                 json.dumps(problem.to_dict()))
-
-
-class ShopHTTPServer(ChaliceThreadedHTTPServer):
-    request_queue_size = 256
-    allow_reuse_address = True
-
-
-def load_app(service: str, stage: str) -> tuple[Any, Any, Any]:
-    project_dir = function_dir(service)
-    os.chdir(project_dir)
-    factory = CLIFactory(project_dir=str(project_dir), environ=os.environ)
-    config = factory.create_config_obj(chalice_stage_name=stage)
-    app = factory.load_chalice_app(config.environment_variables)
-    return app, sys.modules["app"], config
-
-
-def build_server(app: Any, config: Any, host: str, port: int) -> LocalDevServer:
-    # The same class swap `chalice.local.create_local_server` does: it makes
-    # `app.current_request` thread-local, so concurrent requests never mix.
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
-    return LocalDevServer(
-        app, config, host, port, handler_cls=ShopRequestHandler, server_cls=ShopHTTPServer
-    )
+async def run_service(service: str, config: ProjectConfig, host: str, port: int,
+                      access_log: TextIO | None) -> int:
+    runtime = ProjectRuntime(config, access_log)
+    await runtime.start()
+    try:
+        if await runtime.serve(host, port, service):
+            return 0
+        return 1
+    finally:
+        await runtime.close()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--service", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
@@ -98,35 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--access-log", type=Path)
     args = parser.parse_args(argv)
 
-    app, app_module, config = load_app(args.service, args.stage)
     try:
-        get_runtime(args.service)
-    except SettingsError as exc:
+        check_service(args.service)
+        config = load_project(function_dir(args.service), args.stage, GATEWAY_RESPONSES_FILE)
+    except Refused as exc:
         print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
 
+    access_log = None
     if args.access_log:
         args.access_log.parent.mkdir(parents=True, exist_ok=True)
-        ShopRequestHandler.access_log = args.access_log.open("a", buffering=1)
-
-    override = os.environ.get("SHOP_LOCAL_SCHEDULE_SECONDS")
-    schedules = ScheduleRunner(
-        scheduled_functions(app, app_module, float(override) if override else None),
-        app.app_name,
-    )
-    server = build_server(app, config, args.host, args.port)
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        schedules.stop()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+        access_log = args.access_log.open("a", buffering=1)
     announce_process(args.service)  # its metrics sidecar pushes while this lives
-    schedules.start()
-    print(f"{args.service}: serving on http://{args.host}:{args.port}", flush=True)
-    server.serve_forever()
-    return 0
+    try:
+        return uvloop.run(run_service(args.service, config, args.host, args.port, access_log))
+    finally:
+        if access_log is not None:
+            access_log.close()
 
 
 if __name__ == "__main__":

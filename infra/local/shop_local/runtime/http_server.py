@@ -21,6 +21,12 @@ parsed here: llhttp still parses everything; this only watches the parser's call
 - a **header-size limit**: at most `max_header_bytes` of request line and header fields;
   past it 431 (RFC 6585 §5) and the connection is closed. llhttp itself has no limit.
 
+- a **lingering close**: when the server closes a connection whose client is still
+  sending (a refused oversized body, a 431, a 400), closing at once would make the
+  kernel reset the connection and the client could lose the answer; instead writing is
+  shut down (FIN) and what still arrives is read and dropped for up to
+  `LINGER_SECONDS` / `LINGER_BYTES`, as nginx's `lingering_close` does.
+
 The idle (keep-alive) timeout is uvicorn's own `timeout_keep_alive`.
 
 ASGI lower-cases header names; API Gateway hands functions the names as the client
@@ -33,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httptools
 import uvicorn
@@ -42,6 +48,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 log = logging.getLogger("shop.http")
 
 RAW_HEADER_NAMES = "shop.raw_header_names"
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,9 @@ class ServerLimits:
     backlog: int = 2048
 
 
-def _reject(transport: asyncio.BaseTransport, status: int, reason: str) -> None:
+def _reject(transport: asyncio.Transport, status: int, reason: str) -> None:
     """Answer the connection's last request with `status` and close the connection."""
-    if not isinstance(transport, asyncio.WriteTransport) or transport.is_closing():
+    if transport.is_closing():
         return
     body = reason.encode()
     transport.write(
@@ -64,6 +72,42 @@ def _reject(transport: asyncio.BaseTransport, status: int, reason: str) -> None:
         b"content-length: %d\r\nconnection: close\r\n\r\n%s"
         % (status, reason.encode(), len(body), body))
     transport.close()
+
+
+class LingeringTransport:
+    """The connection's transport, whose `close()` lingers (see the module doc)."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self.lingering = False
+        self.dropped = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self.lingering or self._transport.is_closing():
+            return
+        self.lingering = True
+        if self._transport.can_write_eof():
+            self._transport.write_eof()
+            self._transport.resume_reading()  # uvicorn may have paused it: drain instead
+            self._loop.call_later(LINGER_SECONDS, self._transport.close)
+        else:
+            self._transport.close()
+
+    def drop(self, data: bytes) -> None:
+        """What a lingering connection still receives is dropped, up to a limit."""
+        self.dropped += len(data)
+        if self.dropped > LINGER_BYTES:
+            self._transport.close()
+
+    def abort(self) -> None:
+        self._transport.abort()
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -82,7 +126,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- the connection's life ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)  # type: ignore[arg-type]
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self._lingering = LingeringTransport(cast(asyncio.Transport, transport), self.loop)
+        super().connection_made(self._lingering)  # type: ignore[arg-type]
         self._arm_header_timer()  # covers a connection that never sends a byte
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -90,6 +136,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering.lingering:
+            self._lingering.drop(data)
+            return
         self._unset_keepalive_if_required()
         if self._awaiting_headers:
             self._pending_bytes += len(data)
