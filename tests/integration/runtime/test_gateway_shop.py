@@ -1,0 +1,56 @@
+"""The shop's services behind the local API Gateway: what a client of the shop sees at the
+edge (chunked bodies, HEAD, oversized bodies), the gateway's own answers kept problems."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.support.client import DEFAULT_PASSWORD, ShopClient, register
+
+pytestmark = pytest.mark.integration
+
+PROBLEM = "application/problem+json"
+
+
+def test_a_chunked_login_answers_200(user_service: ShopClient) -> None:
+    user = register(user_service)
+    document = json.dumps({"email": user["email"], "password": DEFAULT_PASSWORD}).encode()
+
+    def chunks() -> Iterator[bytes]:  # requests sends a generator with chunked encoding
+        yield document[:10]
+        yield document[10:]
+
+    response = requests.post(user_service.base_url + "/users/login", data=chunks(), timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "Bearer"
+
+
+def test_head_is_the_gateways_no_route_problem(user_service: ShopClient) -> None:
+    response = requests.head(user_service.base_url + "/health", timeout=30)
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.content == b""
+
+
+def test_a_body_over_10_mb_is_a_413_problem_before_it_is_read(user_service: ShopClient) -> None:
+    port = int(user_service.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /users/register HTTP/1.1\r\nHost: shop\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 10485761\r\n\r\n{")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert f"content-type: {PROBLEM}".encode() in head.lower()
+    assert json.loads(body)["status"] == 413
+
