@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -37,6 +36,7 @@ from shop_local.aws_local import LOCAL_REGION
 from shop_local.runtime import function_logs, lambda_limits, lambda_wire
 from shop_local.runtime.catalog import FunctionSpec
 from shop_local.runtime.invocation import SYNC_PAYLOAD_LIMIT_BYTES, InvocationResult
+from shop_local.runtime.launchers import Launcher, LaunchRequest
 
 TAIL_BYTES = 4096
 KB = 1024
@@ -159,12 +159,11 @@ class ExecutionEnvironment:
         self._loop = asyncio.get_running_loop()
         self.ready: asyncio.Future[None] = self._loop.create_future()
         self._channel: EnvironmentChannel | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._exited = False
         self._current: Invocation | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._init_error: bytes | None = None
         self._output_fd = -1
-        self._pidfd = -1
         self._tmp: Path | None = None
         self._spawned_at = 0.0
         self._cold = True  # the first invocation reports Init Duration
@@ -173,34 +172,30 @@ class ExecutionEnvironment:
     # --- start ----------------------------------------------------------------------
 
     async def start(self, base_environment: dict[str, str], tmp_root: Path,
-                    channel_factory: ChannelFactory) -> None:
+                    channel_factory: ChannelFactory, launcher: Launcher) -> None:
         """Spawn the process; `channel_factory` makes the transport (see `ChannelSetup`)."""
         self._tmp = tmp_root / f"{self.spec.name}-{self.id}"
         self._tmp.mkdir(parents=True)
         setup = await channel_factory(self)
         self._channel = setup.channel
-        command, variables, pass_fds = setup.command, setup.variables, setup.pass_fds
         environ = {**base_environment, **self.spec.environment,
-                   **standard_variables(self.spec, self.stream), **variables,
+                   **standard_variables(self.spec, self.stream), **setup.variables,
                    "TMPDIR": str(self._tmp)}
         read_fd, write_fd = os.pipe()
         try:
             self._spawned_at = time.perf_counter()
-            self._process = subprocess.Popen(
-                command, cwd=self.spec.code_dir, env=environ, pass_fds=pass_fds,
-                stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
-                start_new_session=True,
-            )
+            self.pid = await launcher.launch(LaunchRequest(
+                command=setup.command, cwd=self.spec.code_dir, environment=environ,
+                pass_fds=setup.pass_fds, output_fd=write_fd, handler=self.spec.handler,
+                socket_fd=setup.pass_fds[0] if setup.pass_fds else -1,
+            ), self._process_exited)
         finally:
             os.close(write_fd)
-            for fd in pass_fds:
+            for fd in setup.pass_fds:
                 os.close(fd)  # the child has its copy
-        self.pid = self._process.pid
         os.set_blocking(read_fd, False)
         self._output_fd = read_fd
         self._loop.add_reader(read_fd, self._read_output)
-        self._pidfd = os.pidfd_open(self.pid)
-        self._loop.add_reader(self._pidfd, self._process_exited)
         self._timer = self._loop.call_later(
             lambda_limits.INIT_LIMIT_SECONDS + self.spec.timeout_seconds, self._init_too_long)
 
@@ -329,12 +324,9 @@ class ExecutionEnvironment:
             if once:
                 return
 
-    def _process_exited(self) -> None:
-        assert self._process is not None
-        self._loop.remove_reader(self._pidfd)
-        os.close(self._pidfd)
-        self._pidfd = -1
-        self.returncode = self._process.wait()
+    def _process_exited(self, returncode: int) -> None:
+        self.returncode = returncode
+        self._exited = True
         self._read_available()  # all it printed belongs before the exit's lines
         if self._output_fd >= 0:  # a descendant still holds the pipe: stop listening
             self._loop.remove_reader(self._output_fd)
@@ -370,8 +362,8 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         """Stop the process now (SIGKILL); the exit is handled when the kernel reports it."""
-        if self._process is not None and self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
+        if self.pid and not self._exited:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
 
     def _cancel_timer(self) -> None:

@@ -30,7 +30,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -55,6 +55,7 @@ from shop_local.runtime.invocation import (
 )
 from shop_local.runtime.lambda_registry import Registration, publish
 from shop_local.runtime.lambda_settings import LambdaSettings
+from shop_local.runtime.launchers import ExecLauncher, ForkLauncher, Launcher
 
 log = logging.getLogger("shop.lambda")
 
@@ -126,7 +127,8 @@ class FunctionPool:
         self._generations[environment] = self.generation
         try:
             await environment.start(self._service.base_environment, self._service.tmp_root,
-                                    self._service.channel_factory)
+                                    self._service.channel_factory,
+                                    self._service.launcher_for(self.spec))
         except BaseException:
             environment.kill()
             self._dead(environment)
@@ -197,7 +199,7 @@ class LambdaService:
 
     def __init__(self, catalogs: Iterable[AppCatalog], settings: LambdaSettings | None = None,
                  environment: Mapping[str, str] | None = None,
-                 echo: BinaryIO | None | Literal["stdout"] = "stdout") -> None:
+                 echo: BinaryIO | Literal["stdout"] | None = "stdout") -> None:
         self.settings = settings or LambdaSettings.from_environ()
         self.catalogs = list(catalogs)
         base = dict(os.environ if environment is None else environment)
@@ -212,6 +214,8 @@ class LambdaService:
             for spec in catalog.functions:
                 self._pools[spec.name] = FunctionPool(spec, self)
         self.channel_factory: ChannelFactory = SocketChannel.create
+        self._exec_launcher = ExecLauncher()
+        self._fork_launchers: dict[str, ForkLauncher] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[object]] = set()
         self._watcher: asyncio.Task[None] | None = None
@@ -231,6 +235,23 @@ class LambdaService:
         pool = self._pools.get(name)
         return sorted(pool.environments, key=lambda e: e.pid) if pool else []
 
+    def launcher_for(self, spec: FunctionSpec) -> Launcher:
+        """Fork from the app's template (socket transport, `fork` start) or exec afresh."""
+        if self.settings.start_mode != "fork" or self.settings.transport != "socket":
+            return self._exec_launcher
+        launcher = self._fork_launchers.get(spec.code_dir)
+        if launcher is None:
+            catalog = next(c for c in self.catalogs if spec in c.functions)
+            shared = dict.fromkeys(catalog.functions[0].environment.items())
+            for other in catalog.functions[1:]:
+                shared = {item: None for item in shared if item in other.environment.items()}
+            environment = {**self.base_environment, **dict(list(shared)), "TZ": ":UTC",
+                           "LAMBDA_TASK_ROOT": spec.code_dir,
+                           "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}"}
+            launcher = self._fork_launchers[spec.code_dir] = ForkLauncher(
+                spec.code_dir, spec.handler, environment)
+        return launcher
+
     # --- life cycle -----------------------------------------------------------------
 
     async def start(self) -> None:
@@ -242,6 +263,11 @@ class LambdaService:
             self.channel_factory = RuntimeApiChannel.create
         if self._watcher is None:
             self._watcher = self._loop.create_task(self._watch())
+            for catalog in self.catalogs:  # templates import while nothing waits on them
+                if catalog.functions:
+                    launcher = self.launcher_for(catalog.functions[0])
+                    if isinstance(launcher, ForkLauncher):
+                        self._background(launcher.prepare())
         if self.settings.registry_dir is not None and self._published is None:
             await self._publish(self.settings.registry_dir)
 
@@ -274,6 +300,9 @@ class LambdaService:
         while any(p.environments for p in self._pools.values()) and (
                 time.monotonic() < deadline):
             await asyncio.sleep(0.02)
+        for launcher in self._fork_launchers.values():
+            await launcher.close()
+        self._fork_launchers.clear()
         self.logs.close()
         shutil.rmtree(self.tmp_root, ignore_errors=True)
 
@@ -284,6 +313,11 @@ class LambdaService:
             pool = self._pools.get(name)
             if pool is not None:
                 pool.recycle()
+
+    def _background(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _watch(self) -> None:
         last_sweep = time.monotonic()
@@ -298,6 +332,22 @@ class LambdaService:
                 last_sweep = now
                 for pool in self._pools.values():
                     pool.sweep_idle(now, self.settings.idle_seconds)
+
+    async def start_environment(self, function_name: str) -> str | None:
+        """Cold-start one environment of the function (init only) and keep it warm.
+
+        Returns None when its init succeeded, else Lambda's error document as text.
+        Raises FunctionNotFound or TooManyRequests.
+        """
+        pool = self._pools.get(function_name)
+        if pool is None:
+            raise FunctionNotFound(f"Function not found: {function_arn(function_name)}")
+        try:
+            environment = await pool.acquire()
+        except InitFailed as failed:
+            return failed.document.decode(errors="replace")
+        pool.release(environment)
+        return None
 
     # --- invoking -------------------------------------------------------------------
 
@@ -324,10 +374,8 @@ class LambdaService:
                 raise RequestTooLarge(
                     f"{len(payload)} byte payload is too large for the Event invocation type "
                     f"(limit {lambda_limits.ASYNC_PAYLOAD_LIMIT_BYTES} bytes)")
-            task = asyncio.get_running_loop().create_task(
-                self._run_async_invocation(pool, payload, request_id, client_context))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._background(self._run_async_invocation(pool, payload, request_id,
+                                                         client_context))
             return InvocationResult(b"", request_id=request_id)
         if len(payload) > SYNC_PAYLOAD_LIMIT_BYTES:
             raise RequestTooLarge(

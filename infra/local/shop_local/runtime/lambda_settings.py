@@ -4,8 +4,8 @@
   no reserved concurrency; past it invocations wait for a free one.
 - `SHOP_LAMBDA_TRANSPORT` (`socket`): `socket`, the fast local transport, or `http`, the
   Lambda Runtime API over HTTP (`python -m awslambdaric`).
-- `SHOP_LAMBDA_START` (`exec`): `exec`, a fresh interpreter per environment, or `fork`,
-  forked from a template process per app that has imported the app's libraries.
+- `SHOP_LAMBDA_START` (`fork`): `fork`, forked from a template process per app that has
+  imported the app's libraries (see `launchers`), or `exec`, a fresh interpreter each.
 - `SHOP_LAMBDA_IDLE_SECONDS` (900): an environment idle this long is shut down (0: never).
 - `SHOP_LAMBDA_LOG_DIR` (`var/logs/lambda`): where each function's log file goes.
 - `SHOP_LAMBDA_INVOKE_PORT` (3001): the Lambda Invoke API's port on 127.0.0.1.
@@ -23,7 +23,7 @@ from pathlib import Path
 from shop_local.paths import LOGS
 
 TRANSPORTS = ("socket", "http")
-START_MODES = ("exec", "fork")
+START_MODES = ("fork", "exec")
 DEFAULT_INVOKE_PORT = 3001
 
 
@@ -55,7 +55,7 @@ def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> 
 class LambdaSettings:
     max_environments: int = (os.cpu_count() or 1) * 2
     transport: str = "socket"
-    start_mode: str = "exec"
+    start_mode: str = "fork"
     idle_seconds: int = 900
     log_dir: Path = LOGS / "lambda"
     invoke_port: int = DEFAULT_INVOKE_PORT
