@@ -19,14 +19,11 @@ import contextlib
 import json
 import logging
 import os
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import ModuleType
-from typing import Any
 
 from shop_common.metrics import invocation as count_invocation
 from shop_common.metrics import service_of_app
@@ -152,49 +149,3 @@ class EventBridgeSchedules:
                          "success" if ok else "error", time.perf_counter() - started)
         return ok
 
-
-# --- The in-process runner the Chalice-local host used; removed once the service host
-# --- runs its schedules through the Lambda service (EventBridgeSchedules above).
-
-@dataclass(frozen=True)
-class ScheduledFunction:
-    name: str
-    interval_seconds: float
-    handler: Callable[[dict[str, Any], Any], Any]
-
-
-def scheduled_functions(app: Any, app_module: ModuleType,
-                        override: float | None = None) -> list[ScheduledFunction]:
-    from chalice.app import ScheduledEventConfig
-
-    found = []
-    for source in app.event_sources:
-        if isinstance(source, ScheduledEventConfig):
-            interval = rate_seconds(str(source.schedule_expression.to_string()
-                                        if hasattr(source.schedule_expression, "to_string")
-                                        else source.schedule_expression))
-            if interval is not None:
-                found.append(ScheduledFunction(
-                    source.name, override or interval,
-                    getattr(app_module, source.handler_string.rsplit(".", 1)[-1])))
-    return found
-
-
-class ScheduleRunner:
-    def __init__(self, functions: list[ScheduledFunction], app_name: str) -> None:
-        self._functions, self._app_name = functions, app_name
-        self._stop = threading.Event()
-
-    def start(self) -> None:
-        for function in self._functions:
-            threading.Thread(target=self._run, args=(function,), daemon=True).start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self, function: ScheduledFunction) -> None:
-        while not self._stop.wait(function.interval_seconds):
-            try:
-                function.handler(scheduled_event(f"{self._app_name}-{function.name}"), None)
-            except Exception:
-                log.exception("scheduled function failed")
