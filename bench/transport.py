@@ -1,4 +1,6 @@
-"""In-thread HTTP servers for one trivial Chalice app: stock `chalice local` or the shop host.
+"""In-thread HTTP servers for one trivial Chalice app: stock `chalice local`, or the same
+with TCP_NODELAY and a deep backlog (what the shop's host was before it moved to the
+local API Gateway on uvicorn).
 
 Both run the same app through the same `chalice.local.LocalDevServer`; only the
 handler and server classes differ, so any difference measured is the transport.
@@ -22,7 +24,19 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
-from shop_local.runtime.host import ShopHTTPServer, ShopRequestHandler
+
+class ShopRequestHandler(ChaliceRequestHandler):
+    """The stock handler with Nagle's algorithm off (set in StreamRequestHandler.setup)."""
+
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib signature
+        pass
+
+
+class ShopHTTPServer(ThreadedHTTPServer):
+    request_queue_size = 256
+    allow_reuse_address = True
 
 
 class QuietChaliceRequestHandler(ChaliceRequestHandler):
@@ -40,7 +54,7 @@ class Transport:
 
 
 STOCK = Transport("stock chalice local", QuietChaliceRequestHandler, ThreadedHTTPServer)
-SHOP = Transport("shop host", ShopRequestHandler, ShopHTTPServer)
+SHOP = Transport("chalice local + TCP_NODELAY", ShopRequestHandler, ShopHTTPServer)
 
 
 def build_app() -> Chalice:
