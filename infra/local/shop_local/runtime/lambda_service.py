@@ -100,25 +100,27 @@ class FunctionPool:
                 return found
 
     async def _wait_for_environment(self) -> ExecutionEnvironment | None:
-        waiter: asyncio.Future[ExecutionEnvironment | None] = (
-            asyncio.get_running_loop().create_future())
+        """The next environment released to this caller, or None when a slot freed up."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[ExecutionEnvironment | None] = loop.create_future()
         self._waiters.append(waiter)
         limit = lambda_limits.INIT_LIMIT_SECONDS + self.spec.timeout_seconds
+        expiry = loop.call_later(limit, self._expire, waiter, limit)
         try:
-            return await asyncio.wait_for(asyncio.shield(waiter), limit)
-        except TimeoutError:
-            raise TooManyRequests(f"no environment of {self.spec.name} became free "
-                                  f"within {limit:.0f} s") from None
-        finally:
-            if waiter.done() and not waiter.cancelled():
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 handed = waiter.result()
-                current = asyncio.current_task()
-                if handed is not None and current is not None and current.cancelling():
+                if handed is not None:
                     self.release(handed)  # handed over to a caller that has gone
-            else:
-                waiter.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
+            raise
+        finally:
+            expiry.cancel()
+
+    def _expire(self, waiter: asyncio.Future[ExecutionEnvironment | None], limit: float) -> None:
+        if not waiter.done():
+            waiter.set_exception(TooManyRequests(
+                f"no environment of {self.spec.name} became free within {limit:.0f} s"))
 
     async def _cold_start(self) -> ExecutionEnvironment:
         environment = ExecutionEnvironment(self.spec, self._service.logs, self.release,
