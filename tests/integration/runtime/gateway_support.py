@@ -4,6 +4,7 @@ and raw HTTP/1.1 exchanges over one socket (for what no HTTP client will send)."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -33,6 +34,13 @@ class ServedProject:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    @property
+    def invoke_url(self) -> str:
+        """The Lambda Invoke API endpoint `shop serve` printed."""
+        found = re.search(r"Lambda Invoke API: (http://\S+)", self.log())
+        assert found, self.log()
+        return found.group(1)
 
     def recorded(self) -> list[str]:
         if not self.record_file.exists():
@@ -65,7 +73,7 @@ def serve(project: Path, workdir: Path, *extra: str, **env: str) -> ServedProjec
                    "SHOP_LAMBDA_LOG_DIR": str(workdir / "lambda-logs"), **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "shop_local.cli", "serve", str(project), "--port", str(port),
-         *extra],
+         "--lambda-port", "0", *extra],
         env=environment, cwd=ROOT, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
     )
     served = ServedProject(process, port, log_path, record_file)

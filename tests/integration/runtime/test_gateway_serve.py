@@ -3,8 +3,10 @@ cold-starts on the new code."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import boto3
 import pytest
 import requests
 
@@ -41,6 +43,27 @@ def test_serve_reloads_a_changed_app(tmp_path: Path) -> None:
         wait_until(lambda: "reload failed" in served.log(), 90, interval=0.5,
                    what="the failed reload reported")
         assert version(served.url) == 2
+    finally:
+        served.stop()
+
+
+def test_serve_prints_a_lambda_endpoint_boto3_can_invoke(tmp_path: Path) -> None:
+    served = serve(copy_probe(tmp_path), tmp_path, "--no-autoreload")
+    try:
+        client = boto3.client("lambda", endpoint_url=served.invoke_url, region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local")
+        event = {"resource": "/ping", "path": "/ping", "httpMethod": "GET",
+                 "headers": {"Accept": "*/*"}, "multiValueHeaders": None,
+                 "queryStringParameters": None, "multiValueQueryStringParameters": None,
+                 "pathParameters": None, "stageVariables": None,
+                 "requestContext": {"resourcePath": "/ping", "httpMethod": "GET",
+                                    "stage": "api"},
+                 "body": None, "isBase64Encoded": False}
+        answer = client.invoke(FunctionName="gateway-probe-dev", Payload=json.dumps(event))
+        assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+        response = json.loads(answer["Payload"].read())
+        assert response["statusCode"] == 200
+        assert json.loads(response["body"]) == {"pong": True, "version": 1}
     finally:
         served.stop()
 

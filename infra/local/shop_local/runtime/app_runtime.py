@@ -11,7 +11,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from shop_local.runtime.catalog import AppCatalog, CatalogError, load_catalog
 from shop_local.runtime.gateway.app import RestApiGateway
@@ -20,6 +20,7 @@ from shop_local.runtime.gateway.proxy_event import ApiIdentity
 from shop_local.runtime.gateway.routes import RouteTable, RouteTableError
 from shop_local.runtime.gateway.settings import GatewaySettings, GatewaySettingsError
 from shop_local.runtime.http_server import build_server
+from shop_local.runtime.invocation import InvocationResult, InvocationType
 from shop_local.runtime.lambda_service import LambdaService
 from shop_local.runtime.lambda_settings import LambdaSettings, LambdaSettingsError
 from shop_local.runtime.schedules import EventBridgeSchedules
@@ -67,16 +68,26 @@ def load_project(project_dir: Path, stage: str,
 
 
 class ProjectRuntime:
-    """A project's Lambda service, schedules and gateway; `reload` swaps in new code."""
+    """A project's Lambda service, schedules and gateway; `reload` swaps in new code.
+
+    It is itself an `Invoker` (its current Lambda service's `invoke`), so what holds it
+    (the gateway, an Invoke API) keeps working across reloads.
+    """
 
     def __init__(self, config: ProjectConfig, access_log: TextIO | None = None) -> None:
         self.config = config
         self.service = LambdaService([config.catalog], config.lambda_settings)
         self.schedules = EventBridgeSchedules([config.catalog], self.service)
         self.gateway = RestApiGateway(
-            config.routes or RouteTable({}), self.service, config.api_identity,
+            config.routes or RouteTable({}), self, config.api_identity,
             settings=config.gateway, responses=config.responses, access_log=access_log)
         self._retiring: set[asyncio.Task[None]] = set()
+
+    async def invoke(self, function_name: str, payload: bytes,
+                     invocation_type: InvocationType = "RequestResponse",
+                     **options: Any) -> InvocationResult:
+        """`LambdaService.invoke` of the current code (see there)."""
+        return await self.service.invoke(function_name, payload, invocation_type, **options)
 
     @property
     def has_api(self) -> bool:
@@ -106,7 +117,6 @@ class ProjectRuntime:
         await old_schedules.stop()
         self.config, self.service = config, service
         self.gateway.routes = config.routes or RouteTable({})
-        self.gateway.invoker = service
         self.schedules = EventBridgeSchedules([config.catalog], service)
         self.schedules.start()
         old_service.recycle()

@@ -5,7 +5,10 @@
 
 The project's REST API is served by the local API Gateway on 127.0.0.1:PORT, each of its
 functions runs in execution environments of the local Lambda service, its schedules
-fire. With autoreload (the default) `watchfiles` watches the project's `.py` files and
+fire, and the Lambda Invoke API answers on 127.0.0.1:LAMBDA_PORT (3001, as
+`sam local start-lambda`; 0 picks a free port), so
+`boto3.client("lambda", endpoint_url=...).invoke(FunctionName=...)` runs its functions.
+With autoreload (the default) `watchfiles` watches the project's `.py` files and
 `.chalice/config.json`; a change rebuilds the catalog (routes, functions, settings) and
 retires every environment, so the next request cold-starts on the new code. A change
 that does not import keeps the previous version serving and says why.
@@ -24,6 +27,8 @@ import uvloop
 from watchfiles import Change, awatch
 
 from shop_local.runtime.app_runtime import ProjectRuntime, Refused, load_project
+from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
+from shop_local.runtime.lambda_settings import DEFAULT_INVOKE_PORT
 
 EXIT_REFUSED = 2
 DEFAULT_PORT = 8000
@@ -59,15 +64,25 @@ async def watch_and_reload(runtime: ProjectRuntime, project_dir: Path, stage: st
 
 
 async def serve_project(project_dir: Path, stage: str, host: str, port: int,
-                        autoreload: bool, gateway_responses: Path | None) -> int:
+                        lambda_port: int, autoreload: bool,
+                        gateway_responses: Path | None) -> int:
     config = await asyncio.to_thread(load_project, project_dir, stage, gateway_responses)
     runtime = ProjectRuntime(config)
     await runtime.start()
+    try:
+        invoke_server, invoke_task, bound = await serve_in_background(
+            InvokeApi(runtime), host, lambda_port, config.gateway.limits)
+    except OSError:
+        await runtime.close()
+        say(f"cannot serve the Lambda Invoke API on {host}:{lambda_port} (in use?); "
+            "choose another with --lambda-port (0: any free port)")
+        return 1
     catalog = config.catalog
     say(f"{catalog.app_name} (stage {stage}): {len(catalog.functions)} function(s): "
         + ", ".join(f.name for f in catalog.functions))
     for schedule in catalog.schedules:
         say(f"schedule {schedule.expression} -> {schedule.function}")
+    say(f"Lambda Invoke API: http://{host}:{bound}")
     if runtime.has_api and config.routes is not None:
         say(f"API Gateway (REST API, stage {config.api_identity.stage}): http://{host}:{port}")
         for resource, methods in sorted(config.routes.resources().items()):
@@ -81,6 +96,9 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
         return 0 if served else 1
     finally:
         stop.set()
+        invoke_server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await invoke_task
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -93,6 +111,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--stage", default="dev")
+    parser.add_argument("--lambda-port", type=int, default=DEFAULT_INVOKE_PORT,
+                        help="the Lambda Invoke API's port (0: any free port)")
     parser.add_argument("--no-autoreload", dest="autoreload", action="store_false",
                         help="do not reload when the code changes")
     parser.add_argument("--gateway-responses", type=Path,
@@ -104,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     project = args.project.resolve()
     try:
         return uvloop.run(serve_project(project, args.stage, args.host, args.port,
-                                        args.autoreload, args.gateway_responses))
+                                        args.lambda_port, args.autoreload,
+                                        args.gateway_responses))
     except Refused as exc:
         say(f"cannot serve {project}: {exc}")
         return EXIT_REFUSED
