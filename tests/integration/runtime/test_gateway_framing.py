@@ -28,7 +28,8 @@ HIDDEN = b"GET /record/hidden HTTP/1.1\r\nHost: probe\r\n\r\n"
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProject]:
     served = serve(PROBE_APP, tmp_path_factory.mktemp("framing"), "--no-autoreload",
-                   SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT))
+                   SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
+                   SHOP_GATEWAY_BODY_TIMEOUT_SECONDS=str(HEADER_TIMEOUT))
     try:
         yield served
     finally:
@@ -114,6 +115,14 @@ def test_an_oversized_header_section_is_431(probe: ServedProject) -> None:
     exchange = raw_exchange(probe.port, b"GET /ping HTTP/1.1\r\nHost: probe\r\nX-Big: "
                             + b"a" * 100_000 + b"\r\n\r\n")
     assert exchange.statuses == [431] and exchange.closed
+
+
+def test_a_body_that_stops_arriving_is_408(probe: ServedProject) -> None:
+    exchange = raw_exchange(probe.port, b"POST /record/slow HTTP/1.1\r\nHost: probe\r\n"
+                            b"Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789",
+                            wait=HEADER_TIMEOUT * 10)
+    assert exchange.statuses == [408] and exchange.closed
+    assert "slow" not in probe.recorded()
 
 
 def test_half_open_connections_are_closed_within_the_header_timeout(probe: ServedProject) -> None:

@@ -3,7 +3,8 @@
 For each request: a body declared over the payload limit is refused (413, connection
 closed) before it is read; the route table finds the resource and method (none:
 403 `Missing Authentication Token`, the body left unread); the body is read, counting,
-so a chunked one over the limit is refused the same way; a `mock` method (a CORS
+so a chunked one over the limit is refused the same way (one that has not fully
+arrived within the body timeout is 408, connection closed); a `mock` method (a CORS
 preflight) answers from its integration response; otherwise the proxy event goes to the
 function through the Lambda service (`Invoker`) and its answer becomes the HTTP
 response. A function error, a malformed answer or an invocation the Lambda service
@@ -79,20 +80,23 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes:
+async def _read_body(receive: Receive, limit: int, timeout: float) -> bytes:
+    """The whole body; raises BodyTooLarge past `limit` bytes, BodyTimeout past `timeout` s."""
+    message = await receive()  # a small body has arrived with the header section
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    async with asyncio.timeout(timeout if message.get("more_body") else None):
+        while True:
+            if message["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+            message = await receive()
 
 
 class RestApiGateway:
@@ -149,9 +153,12 @@ class RestApiGateway:
             return self._gateway_response(MISSING_AUTHENTICATION_TOKEN, context), False
         context["resourcePath"] = match.resource
         try:
-            body = await _read_body(receive, limit)
+            body = await _read_body(receive, limit, self.settings.body_timeout)
         except BodyTooLarge:
             return self._gateway_response(REQUEST_TOO_LARGE, context), True
+        except TimeoutError:
+            return HttpResponse(408, [("Content-Type", "application/json")],
+                                b'{"message":"Request Timeout"}'), True
         if match.integration.type == "mock":
             return self._mock_response(match.integration), False
 

@@ -4,6 +4,8 @@
   (API Gateway's integration timeout); the invocation runs on to the function's timeout.
 - `SHOP_GATEWAY_MAX_BODY_BYTES` (10485760): a larger request body is refused with 413
   before it is read (API Gateway's 10 MB payload quota).
+- `SHOP_GATEWAY_BODY_TIMEOUT_SECONDS` (30): a request body must have arrived within this
+  after its header section, else 408 and the connection is closed.
 - `SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS` (10): a connection must send a complete header
   section within this, else it is closed (after a 408 if it sent part of one).
 - `SHOP_GATEWAY_IDLE_TIMEOUT_SECONDS` (5): an idle keep-alive connection is closed after this.
@@ -45,6 +47,7 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
 class GatewaySettings:
     integration_timeout: float = API_GATEWAY_TIMEOUT_SECONDS
     max_body_bytes: int = API_GATEWAY_MAX_PAYLOAD_BYTES
+    body_timeout: float = 30.0
     limits: ServerLimits = field(default_factory=ServerLimits)
 
     @classmethod
@@ -57,6 +60,7 @@ class GatewaySettings:
                                         API_GATEWAY_TIMEOUT_SECONDS, 0.05),
             max_body_bytes=int(_number(env, "SHOP_GATEWAY_MAX_BODY_BYTES",
                                        API_GATEWAY_MAX_PAYLOAD_BYTES, 0)),
+            body_timeout=_number(env, "SHOP_GATEWAY_BODY_TIMEOUT_SECONDS", 30.0, 0.05),
             limits=ServerLimits(
                 header_timeout=_number(env, "SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS",
                                        defaults.header_timeout, 0.05),
