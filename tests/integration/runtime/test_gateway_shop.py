@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from shop_local.paths import ROOT
 from tests.support.client import DEFAULT_PASSWORD, ShopClient, register
+from tests.support.stack import ThrowawayStack, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +58,14 @@ def test_a_body_over_10_mb_is_a_413_problem_before_it_is_read(user_service: Shop
     assert f"content-type: {PROBLEM}".encode() in head.lower()
     assert json.loads(body)["status"] == 413
 
+
+
+def test_a_bad_gateway_setting_refuses_to_start(stack: ThrowawayStack) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shop_local.runtime.host", "--service", "user",
+         "--port", str(free_port())],
+        env=stack.process_env(SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS="soon"), cwd=ROOT,
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert "user: refusing to start: SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS" in result.stderr
+    assert "Traceback" not in result.stderr
