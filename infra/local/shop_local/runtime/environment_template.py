@@ -52,7 +52,8 @@ def preload(handler: str, task_root: Path) -> None:
     importlib.invalidate_caches()
 
 
-def become_environment(message: dict[str, object], socket_fd: int, output_fd: int) -> None:
+def become_environment(message: dict[str, object], socket_fd: int, output_fd: int,
+                       template_pid: int) -> None:
     """In the forked child: take the environment's variables, folder and streams, then run."""
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -64,6 +65,7 @@ def become_environment(message: dict[str, object], socket_fd: int, output_fd: in
     os.close(null)
     environment = dict(message["environment"])  # type: ignore[call-overload]
     environment[lambda_bootstrap.SOCKET_FD_VARIABLE] = str(socket_fd)
+    environment[lambda_bootstrap.PARENT_PID_VARIABLE] = str(template_pid)
     os.environ.clear()
     os.environ.update(environment)
     time.tzset()
@@ -89,6 +91,7 @@ def serve(control: socket.socket) -> None:
     selector.register(wakeup_read, selectors.EVENT_READ)
     control.sendall(lambda_wire.frame(READY, ""))
     fd_space = socket.CMSG_SPACE(2 * 4)
+    template_pid = os.getpid()
     while True:
         for key, _events in selector.select():
             if key.fileobj == wakeup_read:
@@ -119,7 +122,7 @@ def serve(control: socket.socket) -> None:
                 os.close(wakeup_write)
                 signal.set_wakeup_fd(-1)
                 try:
-                    become_environment(message, socket_fd, output_fd)
+                    become_environment(message, socket_fd, output_fd, template_pid)
                 finally:
                     os._exit(0)
             os.close(socket_fd)
@@ -140,6 +143,7 @@ def reap(control: socket.socket) -> None:
 
 
 def main() -> None:
+    lambda_bootstrap.die_with_parent()  # and so do the environments forked from here
     control = socket.socket(fileno=int(os.environ.pop("SHOP_LAMBDA_TEMPLATE_FD")))
     task_root = Path.cwd().resolve()
     if sys.path[0] != str(task_root):

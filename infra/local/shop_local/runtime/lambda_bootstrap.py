@@ -28,6 +28,30 @@ from shop_local.runtime import lambda_wire
 SOCKET_FD_VARIABLE = "SHOP_LAMBDA_SOCKET_FD"
 
 
+PARENT_PID_VARIABLE = "SHOP_LAMBDA_PARENT_PID"
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Be killed when the process that started this one dies (Linux's parent-death signal).
+
+    An environment never outlives its runtime process: a runtime killed mid-invocation
+    takes the invocation with it, as an in-process function would go. The parent's pid
+    comes in `SHOP_LAMBDA_PARENT_PID`; if it is already gone, exit now.
+    """
+    import ctypes
+    import signal
+
+    expected = os.environ.pop(PARENT_PID_VARIABLE, "")
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return  # not Linux: the socket's end still stops an idle environment
+    if expected and os.getppid() != int(expected):
+        os._exit(1)
+
+
 def max_rss_kb() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
@@ -97,6 +121,7 @@ class SocketRuntimeClient(BaseLambdaRuntimeClient):  # type: ignore[misc]
 
 
 def main() -> None:
+    die_with_parent()
     sock = socket.socket(fileno=int(os.environ.pop(SOCKET_FD_VARIABLE)))
     # As Lambda's bootstrap: the task root first on the path, the handler from _HANDLER.
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())

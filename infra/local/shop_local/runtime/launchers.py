@@ -35,6 +35,7 @@ from typing import Protocol
 from shop_local.runtime import lambda_wire
 
 ExitCallback = Callable[[int], None]
+PARENT_PID_VARIABLE = "SHOP_LAMBDA_PARENT_PID"  # read by lambda_bootstrap.die_with_parent
 TEMPLATE_START_SECONDS = 120.0
 
 
@@ -64,7 +65,8 @@ class ExecLauncher:
 
     async def launch(self, request: LaunchRequest, on_exit: ExitCallback) -> int:
         process = subprocess.Popen(
-            request.command, cwd=request.cwd, env=request.environment,
+            request.command, cwd=request.cwd,
+            env={**request.environment, PARENT_PID_VARIABLE: str(os.getpid())},
             pass_fds=request.pass_fds, stdin=subprocess.DEVNULL, stdout=request.output_fd,
             stderr=request.output_fd, start_new_session=True,
         )
@@ -143,7 +145,8 @@ class ForkLauncher:
         fd = theirs.fileno()
         process = subprocess.Popen(
             [sys.executable, "-m", "shop_local.runtime.environment_template", self._handler],
-            cwd=self._code_dir, env={**self._environment, "SHOP_LAMBDA_TEMPLATE_FD": str(fd)},
+            cwd=self._code_dir, env={**self._environment, "SHOP_LAMBDA_TEMPLATE_FD": str(fd),
+                                     PARENT_PID_VARIABLE: str(os.getpid())},
             pass_fds=(fd,), stdin=subprocess.DEVNULL,
             stdout=self._output_fd, stderr=self._output_fd, start_new_session=True,
         )
