@@ -106,6 +106,8 @@ class ThrowawayStack:
             "SHOP_KEYS_DIR": str(keys_dir),
             "SHOP_AMQP_URL": f"amqp://guest:guest@127.0.0.1:5672/shoptest-{self.run_id}",
             "SHOP_LOG_LEVEL": "INFO",
+            # Each function's log (START/END/REPORT) stays with this stack, not in var/.
+            "SHOP_LAMBDA_LOG_DIR": str(self.workdir / "lambda-logs"),
             **{
                 f"SHOP_{s.upper()}_SERVICE_URL": f"http://127.0.0.1:{p}"
                 for s, p in self.ports.items()
