@@ -51,7 +51,7 @@ class RuntimeApiChannel:
 
     def __init__(self, environment: ExecutionEnvironment) -> None:
         self._environment = environment
-        self._pending: asyncio.Queue[tuple[Invocation, str]] = asyncio.Queue()
+        self._pending: asyncio.Queue[tuple[Invocation, str] | None] = asyncio.Queue()
         self._server: QuietServer | None = None
 
     @classmethod
@@ -69,13 +69,17 @@ class RuntimeApiChannel:
         self._pending.put_nowait((invocation, function_arn))
 
     def close(self) -> None:
+        self._pending.put_nowait(None)  # ends a waiting `next`, so the server stops at once
         if self._server is not None:
             self._server.should_exit = True
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        status, headers, body = await self._handle(scope, receive)
+        try:
+            status, headers, body = await self._handle(scope, receive)
+        except asyncio.CancelledError:
+            return  # the environment is gone and its endpoint shuts down
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -86,7 +90,10 @@ class RuntimeApiChannel:
         environment = self._environment
         if method == "GET" and path == f"{PREFIX}/invocation/next":
             environment.on_ready()
-            invocation, arn = await self._pending.get()
+            pending = await self._pending.get()
+            if pending is None:
+                return self._error(410, "the environment is shut down")
+            invocation, arn = pending
             headers = [(b"content-type", b"application/json"),
                        (b"lambda-runtime-aws-request-id", invocation.request_id.encode()),
                        (b"lambda-runtime-deadline-ms", str(invocation.deadline_ms).encode()),
