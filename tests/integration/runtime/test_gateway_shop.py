@@ -69,3 +69,18 @@ def test_a_bad_gateway_setting_refuses_to_start(stack: ThrowawayStack) -> None:
     assert result.returncode == 2
     assert "user: refusing to start: SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_request_is_a_400_problem_and_closes(user_service: ShopClient) -> None:
+    port = int(user_service.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /users/login HTTP/1.1\r\nHost: shop\r\nContent-Length: -1\r\n\r\n"
+                     b"GET /health HTTP/1.1\r\nHost: shop\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert f"content-type: {PROBLEM}".encode() in head.lower()
+    assert json.loads(body)["status"] == 400
+    assert answer.count(b"HTTP/1.1 ") == 1  # the request behind it never ran

@@ -19,7 +19,7 @@ from shop_local.runtime.gateway.gateway_responses import GatewayResponses, Gatew
 from shop_local.runtime.gateway.proxy_event import ApiIdentity
 from shop_local.runtime.gateway.routes import RouteTable, RouteTableError
 from shop_local.runtime.gateway.settings import GatewaySettings, GatewaySettingsError
-from shop_local.runtime.http_server import build_server
+from shop_local.runtime.http_server import ErrorRenderer, build_server, plain_error
 from shop_local.runtime.invocation import InvocationResult, InvocationType
 from shop_local.runtime.lambda_service import LambdaService
 from shop_local.runtime.lambda_settings import LambdaSettings, LambdaSettingsError
@@ -74,8 +74,10 @@ class ProjectRuntime:
     (the gateway, an Invoke API) keeps working across reloads.
     """
 
-    def __init__(self, config: ProjectConfig, access_log: TextIO | None = None) -> None:
+    def __init__(self, config: ProjectConfig, access_log: TextIO | None = None,
+                 render_error: ErrorRenderer = plain_error) -> None:
         self.config = config
+        self.render_error = render_error
         self.service = LambdaService([config.catalog], config.lambda_settings)
         self.schedules = EventBridgeSchedules([config.catalog], self.service)
         self.gateway = RestApiGateway(
@@ -133,7 +135,8 @@ class ProjectRuntime:
 
     async def serve(self, host: str, port: int, name: str) -> bool:
         """Serve the REST API on host:port until SIGINT/SIGTERM; False if it could not bind."""
-        server = build_server(self.gateway, host, port, self.config.gateway.limits)
+        server = build_server(self.gateway, host, port, self.config.gateway.limits,
+                              render_error=self.render_error)
         serving = asyncio.ensure_future(server.serve())
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)

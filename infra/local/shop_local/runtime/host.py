@@ -6,7 +6,8 @@ Its REST API is served on the port by the local API Gateway, its functions run i
 execution environments of the local Lambda service, its schedules fire. This process
 never imports the app: the function catalog is built in a child process, and every
 request and scheduled event runs in an execution environment. The shop's gateway
-responses (`infra/api-gateway-responses.json`) keep the gateway's own errors problems.
+responses (`infra/api-gateway-responses.json`) keep the gateway's own errors problems,
+and so are the HTTP server's own refusals (a malformed request, a header timeout).
 
 Bad settings or missing keys stop it before it serves: exit code 2 and
 `<service>: refusing to start: <what is wrong>` on stderr.
@@ -15,13 +16,16 @@ Bad settings or missing keys stop it before it serves: exit code 2 and
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from http import HTTPStatus
 from pathlib import Path
 from typing import TextIO
 
 import uvloop
 
 from shop_common.config import SettingsError, load_settings
+from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
 from shop_common.keys import KeyRing
 from shop_common.metrics import announce_process
 from shop_local.apps import function_dir
@@ -40,9 +44,15 @@ def check_service(service: str) -> None:
         raise Refused(str(exc)) from None
 
 
+def problem_error(status: int, reason: str) -> tuple[str, bytes]:
+    """The HTTP server's own refusals as problems, like every other error of the shop."""
+    problem = Problem(status, HTTPStatus(status).phrase, reason, slug="malformed-request")
+    return PROBLEM_CONTENT_TYPE, json.dumps(problem.to_dict()).encode()
+
+
 async def run_service(service: str, config: ProjectConfig, host: str, port: int,
                       access_log: TextIO | None) -> int:
-    runtime = ProjectRuntime(config, access_log)
+    runtime = ProjectRuntime(config, access_log, render_error=problem_error)
     await runtime.start()
     try:
         if await runtime.serve(host, port, service):

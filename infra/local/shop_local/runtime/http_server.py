@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, cast
 
 import httptools
@@ -62,15 +64,25 @@ class ServerLimits:
     backlog: int = 2048
 
 
-def _reject(transport: asyncio.Transport, status: int, reason: str) -> None:
+ErrorRenderer = Callable[[int, str], tuple[str, bytes]]
+
+
+def plain_error(status: int, reason: str) -> tuple[str, bytes]:
+    """The server's own refusals as text, uvicorn's way: `(content type, body)`."""
+    return "text/plain; charset=utf-8", reason.encode()
+
+
+def _reject(transport: asyncio.Transport, status: int, reason: str,
+            render: ErrorRenderer = plain_error) -> None:
     """Answer the connection's last request with `status` and close the connection."""
     if transport.is_closing():
         return
-    body = reason.encode()
+    content_type, body = render(status, reason)
+    phrase = HTTPStatus(status).phrase.encode()
     transport.write(
-        b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
-        b"content-length: %d\r\nconnection: close\r\n\r\n%s"
-        % (status, reason.encode(), len(body), body))
+        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n"
+        b"connection: close\r\n\r\n%s"
+        % (status, phrase, content_type.encode("latin-1"), len(body), body))
     transport.close()
 
 
@@ -114,6 +126,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a header-read timeout and a header-size limit."""
 
     limits = ServerLimits()  # replaced per server by `guarded_protocol`
+    render_error: ErrorRenderer = staticmethod(plain_error)  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -196,12 +209,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._pending_bytes = 0
         super().on_response_complete()
 
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's own answer to what llhttp refuses, in the server's error format.
+        _reject(self.transport, 400, msg, self.render_error)
+
     # --- the guards ---------------------------------------------------------------------
 
     def _too_large(self) -> None:
         self._cancel_header_timer()
         self.logger.warning("Request header section over %d bytes.", self.limits.max_header_bytes)
-        _reject(self.transport, 431, "Request Header Fields Too Large")
+        _reject(self.transport, 431, "Request Header Fields Too Large", self.render_error)
 
     def _arm_header_timer(self) -> None:
         self._header_timer = self.loop.call_later(self.limits.header_timeout,
@@ -217,27 +234,32 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if not self._awaiting_headers or self.transport.is_closing():
             return
         if self._pending_bytes:
-            _reject(self.transport, 408, "Request Timeout")
+            _reject(self.transport, 408, "Request Timeout", self.render_error)
         else:
             self.transport.close()
 
 
-def guarded_protocol(limits: ServerLimits) -> type[GuardedHttpToolsProtocol]:
+def guarded_protocol(limits: ServerLimits,
+                     render_error: ErrorRenderer = plain_error) -> type[GuardedHttpToolsProtocol]:
     """The protocol class for one server's limits (uvicorn instantiates it per connection)."""
-    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {"limits": limits})
+    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,),
+                {"limits": limits, "render_error": staticmethod(render_error)})
 
 
 def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = None,
-                 *, access_log: bool = False) -> uvicorn.Server:
+                 *, access_log: bool = False,
+                 render_error: ErrorRenderer = plain_error) -> uvicorn.Server:
     """A uvicorn server for `app` (ASGI 3) on host:port; run it with `await server.serve()`.
 
     While it serves, uvicorn turns SIGINT/SIGTERM into a graceful stop and re-raises the
     signal to the previous handler afterwards (`server.should_exit = True` stops it too).
     The lifespan protocol is off: the caller starts and stops what the app needs.
+    `render_error(status, reason)` gives the body of the server's own refusals (400 for
+    what llhttp refuses, 408, 431): `(content type, bytes)`, text by default.
     """
     limits = limits or ServerLimits()
     config = uvicorn.Config(
-        app, host=host, port=port, http=guarded_protocol(limits), loop="none",
+        app, host=host, port=port, http=guarded_protocol(limits, render_error), loop="none",
         lifespan="off", ws="none", interface="asgi3", access_log=access_log,
         log_config=None, server_header=False, date_header=True,
         timeout_keep_alive=max(1, round(limits.idle_timeout)), backlog=limits.backlog,
