@@ -83,9 +83,14 @@ def _declared_length(scope: Scope) -> int | None:
 async def _read_body(receive: Receive, limit: int, timeout: float) -> bytes:
     """The whole body; raises BodyTooLarge past `limit` bytes, BodyTimeout past `timeout` s."""
     message = await receive()  # a small body has arrived with the header section
+    if message["type"] == "http.request" and not message.get("more_body"):
+        body: bytes = message.get("body", b"")
+        if len(body) > limit:
+            raise BodyTooLarge
+        return body
     chunks: list[bytes] = []
     size = 0
-    async with asyncio.timeout(timeout if message.get("more_body") else None):
+    async with asyncio.timeout(timeout):
         while True:
             if message["type"] == "http.disconnect":
                 raise ClientGone
