@@ -67,7 +67,6 @@ def describe(argv: list[str]) -> dict[str, Any]:
             "load_generator": loadgen.wrk_version() or "python (wrk not installed)",
         },
         "runtime_http_server": peers.runtime_server(),
-        "shop_serve": peers.has_shop_serve(),
     }
 
 

@@ -1,19 +1,17 @@
 """What the transport is measured against, each as a `ServerSpec` serving `GET /ping`.
 
-- the shop runtime: `shop serve DIR --port N` (any Chalice app), or, while that
-  command does not exist yet, today's host classes through `bench.serve_today`;
+- the shop runtime: `shop serve DIR --port N` (any Chalice app);
 - stock `chalice local --no-autoreload` on the same app;
 - serverless-offline 13 (serverless 3) with the same route as a Python handler,
   installed from npm into var/bench/sls on first use;
 - the floors: raw apps on bare HTTP servers (bench.floors).
 
 The floor that matches the runtime is the server named by
-`shop_local.runtime.host.HTTP_SERVER` ("http.server" when the runtime does not say).
+`shop_local.runtime.http_server.HTTP_SERVER`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import shutil
@@ -30,28 +28,19 @@ SLS_SOURCE = HERE / "sls"
 SLS_DIR = VAR / "bench" / "sls"
 SLS_PACKAGES = ("serverless@3", "serverless-offline@13")
 BIN = Path(sys.executable).parent
-DEFAULT_RUNTIME_SERVER = "http.server"
 
 
 def runtime_server() -> str:
     """The HTTP server the shop runtime serves on, as the runtime declares it."""
-    from shop_local.runtime import host
+    from shop_local.runtime.http_server import HTTP_SERVER
 
-    return str(getattr(host, "HTTP_SERVER", DEFAULT_RUNTIME_SERVER))
-
-
-@functools.cache
-def has_shop_serve() -> bool:
-    shop = BIN / "shop"
-    result = subprocess.run([str(shop), "serve", "--help"], capture_output=True, check=False)
-    return result.returncode == 0
+    return HTTP_SERVER
 
 
 def shop_runtime(app_dir: Path = PING_APP, name: str = "shop runtime") -> ServerSpec:
-    if has_shop_serve():
-        command = [str(BIN / "shop"), "serve", str(app_dir), "--port", "{port}"]
-    else:
-        command = [sys.executable, "-m", "bench.serve_today", str(app_dir), "--port", "{port}"]
+    # Its Lambda Invoke API on any free port: the fixed one may be a running stack's.
+    command = [str(BIN / "shop"), "serve", str(app_dir), "--port", "{port}",
+               "--lambda-port", "0", "--no-autoreload"]
     return ServerSpec(name, command, cwd=ROOT)
 
 

@@ -156,6 +156,8 @@ class ThrowawayStack:
             # call it from distinct loopback addresses (tests/integration/test_login_throttling.py).
             "SHOP_AUTH_REQUESTS_PER_CLIENT_PER_MINUTE": "1000000",
             "SHOP_LOGIN_CLIENT_FREE_FAILURES": "1000000",
+            # Each function's log (START/END/REPORT) stays with this stack, not in var/.
+            "SHOP_LAMBDA_LOG_DIR": str(self.workdir / "lambda-logs"),
             **{
                 f"SHOP_{s.upper()}_SERVICE_URL": f"http://127.0.0.1:{p}"
                 for s, p in self.ports.items()

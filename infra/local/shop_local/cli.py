@@ -1,4 +1,4 @@
-"""`shop`: set up, start, stop and inspect the local stack."""
+"""`shop`: set up, start, stop and inspect the local stack; serve any Chalice project."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from shop_local.deploy import command as deploy_command
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
 from shop_local.probes import wait_for
+from shop_local.runtime import serve as serve_command
 from shop_local.stack import (
     events,
     host_checks,
@@ -213,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email")
     admin.add_argument("--password")
     admin.set_defaults(run=cmd_create_superadmin)
+    serve = commands.add_parser(
+        "serve", help="run any Chalice project locally: API Gateway + Lambda, autoreload")
+    serve_command.add_arguments(serve)
+    serve.set_defaults(run=serve_command.run)
     mail.register(commands)
     deploy_command.add_parser(commands)
     return parser

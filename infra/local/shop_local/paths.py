@@ -12,3 +12,5 @@ RUN = VAR / "run"
 ENV_FILE = ROOT / ".env"
 ENV_EXAMPLE = ROOT / ".env.example"
 MAPPINGS_FILE = ROOT / "infra" / "event-source-mappings.json"
+# The shop's API Gateway "gateway responses" (its own errors as problems), every API alike.
+GATEWAY_RESPONSES_FILE = ROOT / "infra" / "api-gateway-responses.json"

@@ -6,6 +6,7 @@ minute; doing it once per session keeps the suite fast).
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zipfile
@@ -77,6 +78,43 @@ def test_can_verify_every_function_active_and_every_route_wired(
                     assert any(f["FunctionArn"] in uri for f in functions.values())
                     assert f"{method:6} {resource['path']}  ({app.app_name}" in text
     assert "parameters (SSM)" in text and "secrets (Secrets Manager)" in text
+
+
+def test_verify_cold_starts_every_deployed_package_and_sends_it_a_smoke_event(
+        cloud: CloudRun, first_verify: subprocess.CompletedProcess[str]) -> None:
+    text = output(first_verify)
+    assert first_verify.returncode == 0, text
+    section = text.split("cold starts (deployed packages, local Lambda service)", 1)[1]
+    section = section.split("\n\n", 1)[0]
+    gateway = cloud.client("apigateway")
+    for app in cloud.apps():
+        functions = cloud.functions_of(app)
+        http_function = f"{app.app_name}-{STAGE}"
+        has_api = any(a["name"] == app.app_name for a in gateway.get_rest_apis()["items"])
+        for name in functions:
+            line = next((line for line in section.splitlines() if line.strip().startswith(
+                f"{name}  init ")), None)
+            assert line is not None, f"{name} not cold-started:\n{section}"
+            if has_api and name == http_function:
+                assert re.search(r"GET /health -> (200|503)  \[package: ", line), line
+            assert "CodeSha256" not in line
+    assert re.search(r"\d+ functions cold-started", text)
+
+
+def test_verify_reports_a_deployed_function_that_cannot_start(
+        cloud: CloudRun, first_deploy: subprocess.CompletedProcess[str]) -> None:
+    user = next(a for a in cloud.apps() if a.service == "user")
+    name = f"{user.app_name}-{STAGE}"
+    lam = cloud.client("lambda")
+    handler = lam.get_function_configuration(FunctionName=name)["Handler"]
+    lam.update_function_configuration(FunctionName=name, Handler="app.no_such_handler")
+    try:
+        broken = cloud.shop("--verify")
+    finally:
+        lam.update_function_configuration(FunctionName=name, Handler=handler)
+    assert broken.returncode == 1
+    assert re.search(rf"difference: {re.escape(name)}: GET /health -> "
+                     r"Runtime.HandlerNotFound", output(broken)), output(broken)
 
 
 def test_verify_lists_the_mq_mappings_the_emulator_cannot_hold(

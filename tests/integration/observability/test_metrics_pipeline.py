@@ -126,30 +126,47 @@ def test_route_labels_are_templates(observed: Observed) -> None:
 
 
 # A process that runs a scheduled function of an app named shop-communication
-# through the local schedule runner, writing to the communication metrics
-# directory: the path every scheduled function takes, whatever its service.
-SCHEDULED_STAND_IN = textwrap.dedent("""
-    import time, types
+# through the local Lambda service and EventBridge schedules, writing to the
+# communication metrics directory: the path every scheduled function takes,
+# whatever its service.
+SCHEDULED_APP = textwrap.dedent("""
     from chalice.app import Chalice, Rate
-    from shop_local.runtime.schedules import ScheduleRunner, scheduled_functions
 
     app = Chalice(app_name="shop-communication")
 
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def deliver(event):
         print("invoked", flush=True)
+""")
+SCHEDULED_STAND_IN = textwrap.dedent("""
+    import asyncio, sys
+    from pathlib import Path
+    from shop_local.runtime.catalog import load_catalog
+    from shop_local.runtime.lambda_service import LambdaService
+    from shop_local.runtime.schedules import EventBridgeSchedules
 
-    module = types.SimpleNamespace(deliver=deliver)
-    ScheduleRunner(scheduled_functions(app, module, 0.2), app.app_name).start()
-    time.sleep(600)
+    async def main():
+        catalog = load_catalog(Path(sys.argv[1]))
+        service = LambdaService([catalog], echo=sys.stdout.buffer)
+        await service.start()
+        EventBridgeSchedules([catalog], service, override=0.2).start()
+        await asyncio.sleep(600)
+
+    asyncio.run(main())
 """)
 
 
 def test_scheduled_invocations_reach_prometheus(observed: Observed) -> None:
-    env = {**os.environ, **observed.stack.metrics_env("communication")}
+    project = observed.stack.workdir / "scheduled-stand-in"
+    (project / ".chalice").mkdir(parents=True, exist_ok=True)
+    (project / "app.py").write_text(SCHEDULED_APP)
+    (project / ".chalice" / "config.json").write_text(
+        '{"version": "2.0", "app_name": "shop-communication", "stages": {"dev": {}}}')
+    env = {**os.environ, **observed.stack.metrics_env("communication"),
+           "SHOP_LAMBDA_LOG_DIR": str(project / "logs")}
     log_path = observed.stack.workdir / "scheduled-stand-in.log"
-    stand_in = subprocess.Popen([sys.executable, "-c", SCHEDULED_STAND_IN], env=env,
-                                stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
+    stand_in = subprocess.Popen([sys.executable, "-c", SCHEDULED_STAND_IN, str(project)],
+                                env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
     try:
         poll(lambda: "invoked" in log_path.read_text(), 15, what="a scheduled invocation")
         poll(lambda: (observed.prometheus.value(

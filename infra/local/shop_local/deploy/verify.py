@@ -5,12 +5,14 @@ handlers, runtime, layers, environment, roles, REST routes, schedules) plus the
 mapping file and the settings the deploy writes. A difference is anything declared
 that is missing or different, or anything of these apps that exists undeclared.
 What the emulator cannot hold (recorded by the deploy when the emulator refused it)
-is listed on its own, never counted as present.
+is listed on its own, never counted as present. Last, what was deployed must run:
+each function's package is pulled back and cold-started locally (`cold_start`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shop_local.deploy import broker, cloud_settings, mq_mappings
+from shop_local.deploy.cold_start import cold_start_all, smoke_events
 from shop_local.deploy.declared import DeclaredApi, DeclaredApp, declare_all
 from shop_local.deploy.deploy import Context, stage_all
 from shop_local.deploy.plaintext import plaintext_credentials
@@ -294,6 +297,40 @@ def check_settings(target: DeployTarget, env: dict[str, str], services: list[str
             report.differ("secrets (Secrets Manager)", f"{name}: missing")
 
 
+def check_cold_starts(target: DeployTarget, declared: dict[str, DeclaredApp],
+                      staged: dict[str, StagedApp], cloud: dict[str, dict[str, Any]],
+                      report: VerifyReport) -> None:
+    """Pull each deployed package back and cold-start it locally (see deploy.cold_start)."""
+    section = "cold starts (deployed packages, local Lambda service)"
+    gateway = target.client("apigateway")
+    api_ids: dict[str, str] = {}
+    binary_types: dict[str, list[str]] = {}
+    for service, app in declared.items():
+        if app.api is None:
+            continue
+        api_id = _find_api(target, app.api, staged[service])
+        if api_id is not None:
+            api_ids[app.api.function] = api_id
+            binary_types[app.api.function] = list(
+                gateway.get_rest_api(restApiId=api_id).get("binaryMediaTypes", []))
+    mq_functions = {spec.function_name(declared[spec.service].app_name, target.stage)
+                    for spec in mq_mappings.load_specs() if spec.service in declared}
+    events = {name: event for name, event in smoke_events(
+        list(declared.values()), mq_functions, api_ids, binary_types).items() if name in cloud}
+    local_copies = {function.name: package for service, app in declared.items()
+                    if (package := staged[service].package()) is not None
+                    for function in app.functions}
+    work_dir = target.state_dir / target.stage / "verify-cold-starts"
+    shutil.rmtree(work_dir, ignore_errors=True)
+    for outcome in cold_start_all(target.client("lambda"), events, target.endpoint.url,
+                                  work_dir, local_copies):
+        if outcome.ok:
+            report.add(section, outcome.line)
+            report.count("functions cold-started")
+        else:
+            report.differ(section, outcome.line)
+
+
 def verify(target: DeployTarget, env: dict[str, str]) -> VerifyReport:
     report = VerifyReport()
     apps = target.apps()
@@ -312,4 +349,5 @@ def verify(target: DeployTarget, env: dict[str, str]) -> VerifyReport:
     check_mappings(target, declared, cloud, report)
     with_url = [s for s, app in declared.items() if app.api is not None]
     check_settings(target, env, [a.service for a in apps], with_url, report)
+    check_cold_starts(target, declared, staged, cloud, report)
     return report

@@ -3,16 +3,19 @@
 Chalice has no RabbitMQ trigger and `chalice local` runs no triggered function, so
 this process does what the cloud's event-source mappings do: for each mapping of one
 function app in the mapping file, a consumer that batches messages into the exact
-Amazon MQ Lambda event and invokes the function in-process, with the environment of
-that function's Chalice configuration.
+Amazon MQ Lambda event and invokes the function through this process's local Lambda
+service (each function in its own execution environments, with the environment of
+its Chalice configuration), as Lambda's poller invokes it in AWS.
 
-Run as `python -m shop_local.runtime.mq_emulator [--app communication]`. One process per app,
-because Chalice imports every app as `app` and `chalicelib`.
+Run as `python -m shop_local.runtime.mq_emulator [--app communication]`. This process
+owns the app's functions: with `SHOP_LAMBDA_REGISTRY_DIR` set, they are also
+reachable through the stack's Invoke API.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
@@ -20,15 +23,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
-
-from chalice.cli.factory import CLIFactory
-from chalice.config import Config
-from chalice.local import LambdaContext
 
 from shop_common.config import SERVICES, SettingsError, gather_environment
 from shop_common.logs import configure_logging
@@ -42,7 +39,11 @@ from shop_local.mappings import (
     load_mapping_file,
 )
 from shop_local.paths import FUNCTIONS, MAPPINGS_FILE, RUN
-from shop_local.runtime.mq_consumer import BatchConsumer, Target
+from shop_local.runtime.catalog import AppCatalog, CatalogError, FunctionSpec, load_catalog
+from shop_local.runtime.lambda_limits import INIT_LIMIT_SECONDS
+from shop_local.runtime.lambda_service import LambdaService
+from shop_local.runtime.lambda_settings import LambdaSettingsError
+from shop_local.runtime.mq_consumer import BatchConsumer, Invoke, Target
 from shop_local.runtime.rmq_event import broker_arn
 
 log = logging.getLogger("shop.mq_emulator")
@@ -55,59 +56,53 @@ class EmulatorError(Exception):
     """The emulator cannot start; the message says why."""
 
 
-@dataclass(frozen=True)
-class LoadedFunction:
-    name: str
-    lambda_name: str  # as Chalice names it when deployed: <app>-<stage>-<function>
-    handler: Callable[[dict[str, Any], Any], Any]
-    memory_mb: int
-    timeout_seconds: int
-
-    def invoke(self, event: dict[str, Any]) -> object:
-        context = LambdaContext(self.lambda_name, self.memory_mb, self.timeout_seconds * 1000)
-        return self.handler(event, context)
-
-
 def status_file_for(app: str) -> Path:
     return RUN / f"mq-emulator-{app}.json"
 
 
-def function_environment(config: Config, stage: str, functions: list[str]) -> dict[str, str]:
-    """The environment of each function's Chalice configuration, which must agree in one process."""
-    merged: dict[str, str] = {}
+def mapped_functions(catalog: AppCatalog, functions: list[str]) -> dict[str, FunctionSpec]:
+    """The deployed function of each mapped name (`@app.lambda_function(name=...)`)."""
+    found = {}
     for name in functions:
-        for key, value in config.scope(stage, name).environment_variables.items():
-            if merged.setdefault(key, value) != value:
-                raise EmulatorError(
-                    f"functions disagree on {key}; run them in separate emulators (--function)"
-                )
-    return merged
+        spec = catalog.by_resource_name(name)
+        if spec is None:
+            raise EmulatorError(f"{catalog.app_name} has no @app.lambda_function named {name!r}")
+        found[name] = spec
+    return found
 
 
-def load_functions(app: str, functions: list[str], stage: str,
-                   functions_dir: Path) -> dict[str, LoadedFunction]:
-    project_dir = functions_dir / app
-    if not (project_dir / "app.py").is_file():
-        raise EmulatorError(f"no Chalice app at {project_dir}")
-    os.chdir(project_dir)
-    factory = CLIFactory(project_dir=str(project_dir), environ=os.environ)
-    config = factory.create_config_obj(chalice_stage_name=stage)
-    chalice_app = factory.load_chalice_app(function_environment(config, stage, functions))
-    module = sys.modules["app"]
-    registered = {f.name: f for f in chalice_app.pure_lambda_functions}
-    loaded = {}
-    for name in functions:
-        if name not in registered:
-            raise EmulatorError(f"{app} has no @app.lambda_function named {name!r}")
-        scoped = config.scope(stage, name)
-        loaded[name] = LoadedFunction(
-            name=name,
-            lambda_name=f"{chalice_app.app_name}-{stage}-{name}",
-            handler=getattr(module, registered[name].handler_string.rsplit(".", 1)[-1]),
-            memory_mb=int(scoped.lambda_memory_size or 128),
-            timeout_seconds=int(scoped.lambda_timeout or 60),
-        )
-    return loaded
+class ServiceThread:
+    """The Lambda service on an event loop of its own; consumers invoke it from their threads."""
+
+    def __init__(self, catalog: AppCatalog) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lambda-service",
+                                        daemon=True)
+        self._thread.start()
+        self.service = LambdaService([catalog])
+        asyncio.run_coroutine_threadsafe(self.service.start(), self._loop).result(60)
+
+    def invoker(self, spec: FunctionSpec) -> Invoke:
+        """Run `spec` on an event; raise when it fails, so that the batch is requeued."""
+        limit = spec.timeout_seconds + INIT_LIMIT_SECONDS + 30
+
+        def invoke(event: dict[str, Any]) -> object:
+            result = self.service.invoke_threadsafe(spec.name, json.dumps(event).encode(),
+                                                    timeout=limit)
+            if result.function_error:
+                raise FunctionFailed(result.payload[:4000].decode(errors="replace"))
+            return result.payload
+
+        return invoke
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.service.close(), self._loop).result(60)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+class FunctionFailed(RuntimeError):
+    """The function answered Lambda's error document (the message); the batch is requeued."""
 
 
 def write_status(path: Path, app: str, consumers: list[BatchConsumer]) -> None:
@@ -146,7 +141,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--amqp-url", help="default: SHOP_AMQP_URL")
     parser.add_argument("--status-file", type=Path)
     args = parser.parse_args(argv)
-    # Resolved now: loading the app changes the working directory to the app's folder.
+    # Absolute: the paths are read again from other working directories.
     for name in ("mappings", "functions_dir", "status_file"):
         if getattr(args, name) is not None:
             setattr(args, name, getattr(args, name).resolve())
@@ -164,15 +159,20 @@ def main(argv: list[str] | None = None) -> int:
                     if not args.function or m.function in args.function]
         if not selected:
             raise EmulatorError(f"no mapping selected for {app} ({args.function})")
-        functions = load_functions(app, sorted({m.function for m in selected}), args.stage,
-                                   args.functions_dir)
+        project = args.functions_dir / app
+        if not (project / "app.py").is_file():
+            raise EmulatorError(f"no Chalice app at {project}")
+        catalog = load_catalog(project, args.stage)
+        functions = mapped_functions(catalog, sorted({m.function for m in selected}))
         if app in SERVICES:
             get_runtime(app)  # a bad setting stops the process now, not every invocation
             announce_process(app)  # counted as a live instance from the start, as hosts are
         else:
             configure_logging(app)
         quiet_pika()
-    except (MappingFileError, EmulatorError, SettingsError) as exc:
+        lambda_service = ServiceThread(catalog)
+    except (MappingFileError, EmulatorError, SettingsError, CatalogError,
+            LambdaSettingsError) as exc:
         print(f"mq-emulator: refusing to start: {exc}", file=sys.stderr)
         return 2
 
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         BatchConsumer(
             mapping,
             Target(amqp_url, mappings.broker.vhost, arn, specs[mapping.queue]),
-            functions[mapping.function].invoke,
+            lambda_service.invoker(functions[mapping.function]),
             mappings.emulator,
             stop,
         )
@@ -210,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     for thread in threads:
         thread.join(timeout=30)
     write_status(status_path, app, consumers)
+    lambda_service.close()
     return 0
 
 

@@ -1,54 +1,50 @@
-"""Runs a Chalice app's `@app.schedule` functions at their declared rate.
+"""EventBridge schedules: each rule of the catalog invokes its function through the Lambda service.
 
-Stock `chalice local` ignores scheduled functions. Here each one gets a thread that
-invokes the handler with an EventBridge "Scheduled Event", one call at a time, as
-EventBridge + Lambda would (a slow run delays the next one instead of overlapping).
-Each run is counted in `invocations_total{function,outcome}`.
+Stock `chalice local` ignores `@app.schedule`. Here every rule Chalice would deploy
+(`rate(...)` or `cron(...)`, see `cron`) fires at its times and hands its function
+EventBridge's "Scheduled Event" (`resources` = the rule's ARN) in an execution
+environment of that function, the same invoke path as HTTP and the MQ mappings.
+
+`SHOP_LOCAL_SCHEDULE_SECONDS` replaces every rule's period with that many seconds
+(for tests and demos). A rule's runs never overlap here: a run that outlasts the
+period delays the next (EventBridge invokes asynchronously and would overlap them).
+Each run is counted in `invocations_total{service,function,outcome}` as Lambda's
+platform counts invocations, so a scheduled function need not count itself.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
-import re
-import threading
+import os
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import ModuleType
-from typing import Any
 
-from chalice.app import Chalice, Rate, ScheduledEventConfig, ScheduleExpression
-
-from shop_common.metrics import observe_invocation, service_of_app
+from shop_common.metrics import invocation as count_invocation
+from shop_common.metrics import service_of_app
 from shop_local.aws_local import LOCAL_ACCOUNT, LOCAL_REGION
+from shop_local.runtime.catalog import AppCatalog, ScheduleSpec, rule_arn
+from shop_local.runtime.cron import (
+    CronSchedule,
+    ScheduleExpressionError,
+    parse_cron,
+    rate_seconds,
+)
+from shop_local.runtime.invocation import InvokeError, Invoker
 
 log = logging.getLogger("shop.schedules")
 
-UNIT_SECONDS = {"MINUTES": 60, "HOURS": 3600, "DAYS": 86400}
-RATE_EXPRESSION = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)")
+OVERRIDE_VARIABLE = "SHOP_LOCAL_SCHEDULE_SECONDS"
 
 
-@dataclass(frozen=True)
-class ScheduledFunction:
-    name: str
-    interval_seconds: float
-    handler: Callable[[dict[str, Any], Any], Any]
-
-
-def interval_of(expression: str | ScheduleExpression) -> float | None:
-    """Seconds between runs of a rate expression; None for cron (not emulated)."""
-    if isinstance(expression, Rate):
-        return float(expression.value * UNIT_SECONDS[expression.unit])
-    if isinstance(expression, str):
-        match = RATE_EXPRESSION.fullmatch(expression.strip())
-        if match:
-            unit = match.group(2).upper().rstrip("S") + "S"
-            return float(int(match.group(1)) * UNIT_SECONDS[unit])
-    return None
-
-
-def scheduled_event(rule_name: str, now: datetime | None = None) -> dict[str, Any]:
+def scheduled_event(rule: str, now: datetime | None = None) -> dict[str, object]:
+    """EventBridge's event for a scheduled rule
+    (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-events.html)."""
     moment = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "version": "0",
@@ -58,58 +54,98 @@ def scheduled_event(rule_name: str, now: datetime | None = None) -> dict[str, An
         "account": LOCAL_ACCOUNT,
         "time": moment,
         "region": LOCAL_REGION,
-        "resources": [f"arn:aws:events:{LOCAL_REGION}:{LOCAL_ACCOUNT}:rule/{rule_name}"],
+        "resources": [rule_arn(rule)],
         "detail": {},
     }
 
 
-def scheduled_functions(
-    app: Chalice, app_module: ModuleType, override_seconds: float | None = None
-) -> list[ScheduledFunction]:
+def override_seconds(environ: dict[str, str] | None = None) -> float | None:
+    raw = (environ if environ is not None else os.environ).get(OVERRIDE_VARIABLE, "").strip()
+    return float(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One schedule with its timing: a fixed period (rate or override) or a cron schedule."""
+
+    spec: ScheduleSpec
+    app_name: str
+    resource_name: str
+    period_seconds: float | None
+    cron: CronSchedule | None
+
+    def seconds_until_next(self, now: datetime) -> float:
+        if self.period_seconds is not None:
+            return self.period_seconds
+        assert self.cron is not None
+        return max(0.0, (self.cron.next_after(now) - now).total_seconds())
+
+
+def rules_of(catalogs: Iterable[AppCatalog], override: float | None) -> list[Rule]:
+    """The rules to run; raises ScheduleExpressionError for an expression EventBridge refuses."""
     found = []
-    for source in app.event_sources:
-        if not isinstance(source, ScheduledEventConfig):
-            continue
-        interval = interval_of(source.schedule_expression)
-        if interval is None:
-            log.warning("cron schedule of %s is not emulated locally", source.name)
-            continue
-        handler_name = source.handler_string.rsplit(".", 1)[-1]
-        found.append(ScheduledFunction(
-            name=source.name,
-            interval_seconds=override_seconds or interval,
-            handler=getattr(app_module, handler_name),
-        ))
+    for catalog in catalogs:
+        for spec in catalog.schedules:
+            function = catalog.function(spec.function)
+            period = rate_seconds(spec.expression)
+            cron = None if period is not None else parse_cron(spec.expression)
+            if period is None and cron is None:
+                raise ScheduleExpressionError(f"{spec.rule}: {spec.expression!r} is neither "
+                                              "rate(...) nor cron(...)")
+            found.append(Rule(spec, catalog.app_name,
+                              function.resource_name if function else spec.function,
+                              override if override is not None else period, cron))
     return found
 
 
-class ScheduleRunner:
-    def __init__(self, functions: list[ScheduledFunction], app_name: str) -> None:
-        self._functions = functions
-        self._app_name = app_name
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+class EventBridgeSchedules:
+    """Fires the catalogs' rules through `invoker` while started (on the invoker's loop)."""
+
+    def __init__(self, catalogs: Iterable[AppCatalog], invoker: Invoker,
+                 override: float | None = None, use_environment_override: bool = True) -> None:
+        if override is None and use_environment_override:
+            override = override_seconds()
+        self.rules = rules_of(catalogs, override)
+        self._invoker = invoker
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        for function in self._functions:
-            thread = threading.Thread(
-                target=self._run, args=(function,), name=f"schedule-{function.name}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-            log.info("schedule started", extra={"function": function.name,
-                                                "every_seconds": function.interval_seconds})
+        loop = asyncio.get_running_loop()
+        for rule in self.rules:
+            self._tasks.append(loop.create_task(self._run(rule), name=f"rule-{rule.spec.rule}"))
+            log.info("schedule started", extra={"rule": rule.spec.rule,
+                                                "expression": rule.spec.expression,
+                                                "every_seconds": rule.period_seconds})
 
-    def stop(self) -> None:
-        self._stop.set()
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
 
-    def _run(self, function: ScheduledFunction) -> None:
-        rule = f"{self._app_name}-{function.name}"
-        while not self._stop.wait(function.interval_seconds):
-            try:
-                # Counted here so every scheduled function is observed, even one
-                # whose code does not count itself (nested observers count once).
-                with observe_invocation(service_of_app(self._app_name), function.name):
-                    function.handler(scheduled_event(rule), None)
-            except Exception:  # a failed run is logged; the next run still happens
-                log.exception("scheduled function failed", extra={"function": function.name})
+    async def _run(self, rule: Rule) -> None:
+        while True:
+            await asyncio.sleep(rule.seconds_until_next(datetime.now(UTC)))
+            await self.fire(rule)
+
+    async def fire(self, rule: Rule) -> bool:
+        """One run of the rule; True when the function succeeded."""
+        started = time.perf_counter()
+        payload = json.dumps(scheduled_event(rule.spec.rule)).encode()
+        try:
+            result = await self._invoker.invoke(rule.spec.function, payload)
+            ok = result.function_error is None
+            if not ok:
+                log.error("scheduled function failed", extra={
+                    "rule": rule.spec.rule, "function": rule.spec.function,
+                    "error": result.payload[:2000].decode(errors="replace")})
+        except InvokeError as exc:
+            ok = False
+            log.error("scheduled function not invoked", extra={
+                "rule": rule.spec.rule, "function": rule.spec.function, "error": str(exc)})
+        count_invocation(service_of_app(rule.app_name), rule.resource_name,
+                         "success" if ok else "error", time.perf_counter() - started)
+        return ok
+

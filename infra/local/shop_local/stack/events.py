@@ -7,7 +7,9 @@
 - `components`: their rows in `shop status`.
 
 The outbox relays need nothing here: they are `@app.schedule` functions of the
-publishing services, run by each service's host (shop_local.runtime.schedules).
+publishing services, fired by each service's host through its Lambda service
+(shop_local.runtime.schedules). The MQ emulator is the communication app's runtime
+process: its functions run in its Lambda service and register for the Invoke API.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from shop_local.probes import port_open
 from shop_local.runtime import mq_emulator, smtp_sink
 from shop_local.stack.components import Component
 from shop_local.stack.observability import metrics_environment
+from shop_local.stack.services import runtime_environment
 from shop_local.stack.supervisor import Program
 
 STATUS_STALE_SECONDS = 10
@@ -56,7 +59,7 @@ def programs(env: dict[str, str]) -> list[Program]:
             stop_seconds=30,  # lets an invocation in progress finish
             # The functions count emails and invocations: their files go to the
             # app's metrics directory, pushed by that service's sidecar.
-            environment=metrics_environment(app),
+            environment={**metrics_environment(app), **runtime_environment()},
         ))
     return found
 

@@ -1,4 +1,14 @@
-"""The HTTP services of the local stack and the backing services: their programs and status rows."""
+"""The runtime processes of the local stack and the backing services: programs and status rows.
+
+Process topology: one runtime process per function app (each HTTP service's host, and
+the MQ emulator for the communication app, in `events`), each running that app's
+functions in its own Lambda service, plus `lambda`, the Invoke API on one port
+(`SHOP_LAMBDA_INVOKE_PORT`, 3001) that forwards each call to the process that owns the
+function (they register in var/run/lambda). So every function has exactly one pool of
+execution environments, whatever invokes it (HTTP, schedules, MQ, the Invoke API);
+`shop logs <service>` and supervisord's restarts stay per app; and each process
+writes its service's metrics where that service's sidecar reads them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +18,25 @@ from urllib.parse import urlsplit
 import requests
 
 from shop_local.apps import http_services
+from shop_local.paths import RUN
 from shop_local.probes import port_open
+from shop_local.runtime.lambda_registry import owners
+from shop_local.runtime.lambda_settings import DEFAULT_INVOKE_PORT
 from shop_local.stack.backing import backing_services
 from shop_local.stack.components import Component
 from shop_local.stack.observability import metrics_environment
 from shop_local.stack.supervisor import Program
+
+LAMBDA_REGISTRY = RUN / "lambda"
+
+
+def runtime_environment() -> dict[str, str]:
+    """What every runtime process of the stack gets: where to register its functions."""
+    return {"SHOP_LAMBDA_REGISTRY_DIR": str(LAMBDA_REGISTRY)}
+
+
+def invoke_port(env: dict[str, str]) -> int:
+    return int(env.get("SHOP_LAMBDA_INVOKE_PORT") or DEFAULT_INVOKE_PORT)
 
 
 def service_url(env: dict[str, str], service: str) -> str:
@@ -29,9 +53,23 @@ def programs(env: dict[str, str]) -> list[Program]:
                 sys.executable, "-m", "shop_local.runtime.host", "--service", service,
                 "--port", str(port),
             ],
-            environment=metrics_environment(service),
+            environment={**metrics_environment(service), **runtime_environment()},
         ))
+    found.append(Program(
+        name="lambda",
+        command=[sys.executable, "-m", "shop_local.runtime.lambda_router",
+                 "--port", str(invoke_port(env)), "--registry", str(LAMBDA_REGISTRY)],
+        priority=50,
+    ))
     return found
+
+
+def lambda_health(port: int) -> str:
+    """Up when the Invoke API answers and some runtime process has registered functions."""
+    if not port_open("127.0.0.1", port):
+        return "down"
+    registered = owners(LAMBDA_REGISTRY)
+    return "up" if registered else "degraded: no runtime process registered yet"
 
 
 def http_health(url: str) -> str:
@@ -63,4 +101,7 @@ def components(env: dict[str, str]) -> list[Component]:
             f"{service} service", url,
             lambda url=url: http_health(url + "/health"),  # type: ignore[misc]
         ))
+    port = invoke_port(env)
+    found.append(Component("Lambda Invoke API", f"127.0.0.1:{port}",
+                           lambda: lambda_health(port)))
     return found

@@ -1,0 +1,270 @@
+"""The HTTP server of the local runtime: uvicorn with httptools (llhttp), plus the two guards
+it lacks.
+
+Chosen by measurement on this machine (a trivial ASGI app, one worker, wrk; see the
+README's runtime section): uvicorn+httptools answered every malformed-framing probe
+(`Content-Length: -1`, `abc`, duplicated, with `Transfer-Encoding`, an unknown transfer
+coding, bare LF, NUL in a chunk extension) with 400 and a closed connection and never ran
+the request hidden behind it; granian ran two of them and hypercorn (h11) four. uvicorn
+was also the fastest at one connection and runs inside the caller's asyncio loop, so the
+gateway, the Lambda service and the schedules share one loop and one process.
+
+What uvicorn does not do, added here as a subclass of its httptools protocol (no HTTP is
+parsed here: llhttp still parses everything; this only watches the parser's callbacks):
+
+- a **header-read timeout**: a connection must complete a request's header section
+  within `header_timeout` seconds of opening (or of its first byte after a response).
+  uvicorn's only timer is the keep-alive one, armed after a response, so a connection
+  that sends nothing or half a header section stays open forever. On expiry the
+  connection is closed, after a 408 when part of a request had arrived
+  (RFC 9110 §15.5.9).
+- a **header-size limit**: at most `max_header_bytes` of request line and header fields;
+  past it 431 (RFC 6585 §5) and the connection is closed. llhttp itself has no limit.
+
+- a **lingering close**: when the server closes a connection whose client is still
+  sending (a refused oversized body, a 431, a 400), closing at once would make the
+  kernel reset the connection and the client could lose the answer; instead writing is
+  shut down (FIN) and what still arrives is read and dropped for up to
+  `LINGER_SECONDS` / `LINGER_BYTES`, as nginx's `lingering_close` does.
+
+The idle (keep-alive) timeout is uvicorn's own `timeout_keep_alive`.
+
+ASGI lower-cases header names; API Gateway hands functions the names as the client
+spelled them, so the protocol also keeps the spelled names, in order, in the scope's
+`extensions[RAW_HEADER_NAMES]["names"]` (one per entry of `scope["headers"]`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, cast
+
+import httptools
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+log = logging.getLogger("shop.http")
+
+# Which server this is, for `make bench` to measure the raw floor of the same one.
+HTTP_SERVER = "uvicorn"
+RAW_HEADER_NAMES = "shop.raw_header_names"
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """Connection limits: seconds and bytes."""
+
+    header_timeout: float = 10.0
+    idle_timeout: float = 5.0
+    max_header_bytes: int = 16 * 1024
+    backlog: int = 2048
+
+
+ErrorRenderer = Callable[[int, str], tuple[str, bytes]]
+
+
+def plain_error(status: int, reason: str) -> tuple[str, bytes]:
+    """The server's own refusals as text, uvicorn's way: `(content type, body)`."""
+    return "text/plain; charset=utf-8", reason.encode()
+
+
+def _reject(transport: asyncio.Transport, status: int, reason: str,
+            render: ErrorRenderer = plain_error) -> None:
+    """Answer the connection's last request with `status` and close the connection."""
+    if transport.is_closing():
+        return
+    content_type, body = render(status, reason)
+    phrase = HTTPStatus(status).phrase.encode()
+    transport.write(
+        b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %d\r\n"
+        b"connection: close\r\n\r\n%s"
+        % (status, phrase, content_type.encode("latin-1"), len(body), body))
+    transport.close()
+
+
+class LingeringTransport:
+    """The connection's transport, whose `close()` lingers (see the module doc)."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self.lingering = False
+        self.dropped = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self.lingering or self._transport.is_closing():
+            return
+        self.lingering = True
+        if self._transport.can_write_eof():
+            self._transport.write_eof()
+            self._transport.resume_reading()  # uvicorn may have paused it: drain instead
+            self._loop.call_later(LINGER_SECONDS, self._transport.close)
+        else:
+            self._transport.close()
+
+    def drop(self, data: bytes) -> None:
+        """What a lingering connection still receives is dropped, up to a limit."""
+        self.dropped += len(data)
+        if self.dropped > LINGER_BYTES:
+            self._transport.close()
+
+    def abort(self) -> None:
+        self._transport.abort()
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header-read timeout and a header-size limit."""
+
+    limits = ServerLimits()  # replaced per server by `guarded_protocol`
+    render_error: ErrorRenderer = staticmethod(plain_error)  # type: ignore[assignment]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._awaiting_headers = True  # no request whose header section is complete
+        self._pending_bytes = 0  # bytes received while awaiting a header section
+        self._header_bytes = 0  # request line + fields of the request being parsed
+        self._raw_names: list[bytes] = []
+
+    # --- the connection's life ---------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self._lingering = LingeringTransport(cast(asyncio.Transport, transport), self.loop)
+        super().connection_made(self._lingering)  # type: ignore[arg-type]
+        self._arm_header_timer()  # covers a connection that never sends a byte
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering.lingering:
+            self._lingering.drop(data)
+            return
+        self._unset_keepalive_if_required()
+        if self._awaiting_headers:
+            self._pending_bytes += len(data)
+            if self._header_timer is None:
+                self._arm_header_timer()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError:
+            return  # a callback rejected the request and closed the connection
+        except httptools.HttpParserError:
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        # Still inside one header section after this chunk: everything pending is header.
+        if self._awaiting_headers and self._pending_bytes > self.limits.max_header_bytes:
+            self._too_large()
+
+    # --- parser callbacks ---------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._header_bytes = 0
+        super().on_message_begin()
+        self._raw_names = []
+        self.scope["extensions"] = {RAW_HEADER_NAMES: {"names": self._raw_names}}
+
+    def on_url(self, url: bytes) -> None:
+        self._header_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4  # ": " and CRLF
+        self._raw_names.append(name)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._header_bytes > self.limits.max_header_bytes:
+            self._too_large()
+            raise ConnectionAbortedError("header section too large")  # stops the parser
+        self._awaiting_headers = False
+        self._pending_bytes = 0
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        # The next request's header section starts being awaited (its timer starts with
+        # its first byte; until then uvicorn's keep-alive timer covers the idle connection).
+        if not self.pipeline:
+            self._awaiting_headers = True
+            self._pending_bytes = 0
+        super().on_response_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn's own answer to what llhttp refuses, in the server's error format.
+        _reject(self.transport, 400, msg, self.render_error)
+
+    # --- the guards ---------------------------------------------------------------------
+
+    def _too_large(self) -> None:
+        self._cancel_header_timer()
+        self.logger.warning("Request header section over %d bytes.", self.limits.max_header_bytes)
+        _reject(self.transport, 431, "Request Header Fields Too Large", self.render_error)
+
+    def _arm_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.limits.header_timeout,
+                                                  self._header_timeout_expired)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout_expired(self) -> None:
+        self._header_timer = None
+        if not self._awaiting_headers or self.transport.is_closing():
+            return
+        if self._pending_bytes:
+            _reject(self.transport, 408, "Request Timeout", self.render_error)
+        else:
+            self.transport.close()
+
+
+def guarded_protocol(limits: ServerLimits,
+                     render_error: ErrorRenderer = plain_error) -> type[GuardedHttpToolsProtocol]:
+    """The protocol class for one server's limits (uvicorn instantiates it per connection)."""
+    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,),
+                {"limits": limits, "render_error": staticmethod(render_error)})
+
+
+def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = None,
+                 *, access_log: bool = False,
+                 render_error: ErrorRenderer = plain_error) -> uvicorn.Server:
+    """A uvicorn server for `app` (ASGI 3) on host:port; run it with `await server.serve()`.
+
+    While it serves, uvicorn turns SIGINT/SIGTERM into a graceful stop and re-raises the
+    signal to the previous handler afterwards (`server.should_exit = True` stops it too).
+    The lifespan protocol is off: the caller starts and stops what the app needs.
+    `render_error(status, reason)` gives the body of the server's own refusals (400 for
+    what llhttp refuses, 408, 431): `(content type, bytes)`, text by default.
+    """
+    limits = limits or ServerLimits()
+    config = uvicorn.Config(
+        app, host=host, port=port, http=guarded_protocol(limits, render_error), loop="none",
+        lifespan="off", ws="none", interface="asgi3", access_log=access_log,
+        log_config=None, server_header=False, date_header=True,
+        timeout_keep_alive=max(1, round(limits.idle_timeout)), backlog=limits.backlog,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)

@@ -1,0 +1,86 @@
+"""The shop's services behind the local API Gateway: what a client of the shop sees at the
+edge (chunked bodies, HEAD, oversized bodies), the gateway's own answers kept problems."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from shop_local.paths import ROOT
+from tests.support.client import DEFAULT_PASSWORD, ShopClient, register
+from tests.support.stack import ThrowawayStack, free_port
+
+pytestmark = pytest.mark.integration
+
+PROBLEM = "application/problem+json"
+
+
+def test_a_chunked_login_answers_200(user_service: ShopClient) -> None:
+    user = register(user_service)
+    document = json.dumps({"email": user["email"], "password": DEFAULT_PASSWORD}).encode()
+
+    def chunks() -> Iterator[bytes]:  # requests sends a generator with chunked encoding
+        yield document[:10]
+        yield document[10:]
+
+    response = requests.post(user_service.base_url + "/users/login", data=chunks(), timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "Bearer"
+
+
+def test_head_is_the_gateways_no_route_problem(user_service: ShopClient) -> None:
+    response = requests.head(user_service.base_url + "/health", timeout=30)
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.content == b""
+
+
+def test_a_body_over_10_mb_is_a_413_problem_before_it_is_read(user_service: ShopClient) -> None:
+    port = int(user_service.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /users/register HTTP/1.1\r\nHost: shop\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 10485761\r\n\r\n{")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert f"content-type: {PROBLEM}".encode() in head.lower()
+    assert json.loads(body)["status"] == 413
+
+
+
+def test_a_bad_gateway_setting_refuses_to_start(stack: ThrowawayStack) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shop_local.runtime.host", "--service", "user",
+         "--port", str(free_port())],
+        env=stack.process_env(SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS="soon"), cwd=ROOT,
+        capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2
+    assert "user: refusing to start: SHOP_GATEWAY_HEADER_TIMEOUT_SECONDS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_request_is_a_400_problem_and_closes(user_service: ShopClient) -> None:
+    port = int(user_service.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(b"POST /users/login HTTP/1.1\r\nHost: shop\r\nContent-Length: -1\r\n\r\n"
+                     b"GET /health HTTP/1.1\r\nHost: shop\r\n\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert f"content-type: {PROBLEM}".encode() in head.lower()
+    assert json.loads(body)["status"] == 400
+    assert answer.count(b"HTTP/1.1 ") == 1  # the request behind it never ran
