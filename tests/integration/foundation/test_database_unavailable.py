@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from shop_common.config import load_settings
-from shop_common.db import CONNECT_TIMEOUT_SECONDS, create_db_engine, transaction
+from shop_common.db import create_db_engine, socket_timeout_seconds, transaction
 from shop_common.errors import Problem
 from tests.support.stack import ThrowawayStack
 
@@ -17,14 +17,18 @@ pytestmark = pytest.mark.integration
 def test_a_query_the_driver_gave_up_on_is_a_503_and_the_next_one_works(
     stack: ThrowawayStack,
 ) -> None:
-    settings = load_settings("product", stack.process_env())
+    # Short server-side timeouts, so the driver's socket timeout (which outlasts them) is short.
+    settings = load_settings("product", stack.process_env(
+        SHOP_PRODUCT_DB_LOCK_TIMEOUT_MS="500", SHOP_PRODUCT_DB_STATEMENT_TIMEOUT_MS="1000"))
+    socket_timeout = socket_timeout_seconds(settings)
     engine = create_db_engine(settings)
     sessions = sessionmaker(engine)
     try:
-        # Longer than the driver's socket timeout, shorter than statement_timeout: the
-        # driver's read times out before the server answers.
+        # A server that does not answer within the driver's socket timeout (this one
+        # lifts its own statement timeout): the driver gives up first.
         with pytest.raises(Problem) as raised, transaction(sessions) as session:
-            session.execute(text(f"SELECT pg_sleep({CONNECT_TIMEOUT_SECONDS + 1})"))
+            session.execute(text("SET LOCAL statement_timeout = 0"))
+            session.execute(text(f"SELECT pg_sleep({socket_timeout + 1})"))
         assert raised.value.status == 503
 
         with transaction(sessions) as session:
