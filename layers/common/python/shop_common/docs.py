@@ -6,12 +6,16 @@ runtime, API Gateway) and ship with every deployment. Swagger UI comes from the
 from the package's files: no CDN, nothing fetched at run time. Every URL in the page
 is relative (`docs/static/…`, `openapi.json`), so it also works under an API Gateway
 stage prefix such as `/api`. The scripts and styles are text (`text/javascript`,
-`text/css`), never base64; the two PNG icons are binary types for API Gateway
-(`image/png` is among Chalice's default binary types).
+`text/css`), never base64. The page's two PNG icons are inlined as `data:` URIs: API
+Gateway decodes a base64 (binary) response only for a request whose first `Accept`
+type is a binary media type, and a browser's icon request asks for `image/avif` or
+`image/webp` first, so a served PNG would reach it as base64 text
+(https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from functools import cache
 from pathlib import Path
@@ -31,9 +35,8 @@ ASSET_TYPES = {
     "index.css": "text/css",
     "swagger-ui-bundle.js": "text/javascript",
     "swagger-ui-standalone-preset.js": "text/javascript",
-    "favicon-32x32.png": "image/png",
-    "favicon-16x16.png": "image/png",
 }
+ICONS = ("favicon-32x32.png", "favicon-16x16.png")
 SWAGGER_UI_PARAMETERS = {
     # Values are JavaScript source, as swagger-ui-py's template takes them.
     "url": json.dumps("openapi.json"),
@@ -55,7 +58,11 @@ def swagger_ui_page(app: Chalice, title: str) -> str:
     page = ApplicationDocument(app, config_rel_url="/openapi.json", url_prefix=DOCS_PREFIX,
                                title=title, parameters=SWAGGER_UI_PARAMETERS)
     page.parameters["url"] = SWAGGER_UI_PARAMETERS["url"]  # relative, not under docs/
-    return str(page.doc_html)
+    html = str(page.doc_html)
+    for icon in ICONS:
+        data = base64.b64encode((swagger_ui_static_dir() / icon).read_bytes()).decode("ascii")
+        html = html.replace(f'"{DOCS_PREFIX}/static/{icon}"', f'"data:image/png;base64,{data}"')
+    return html
 
 
 def served_document(app: Chalice, base_path: str) -> dict[str, Any]:
@@ -108,7 +115,5 @@ def install_api_docs(app: Chalice, info: ApiInfo) -> None:
         if media_type is None:
             raise not_found("no such file")
         path = swagger_ui_static_dir() / asset
-        body: str | bytes = path.read_bytes() if media_type == "image/png" else path.read_text()
-        content_type = media_type if media_type == "image/png" else media_type + TEXT
-        return Response(body=body, status_code=200, headers={
-            "Content-Type": content_type, "Cache-Control": "public, max-age=86400"})
+        return Response(body=path.read_text(), status_code=200, headers={
+            "Content-Type": media_type + TEXT, "Cache-Control": "public, max-age=86400"})
