@@ -250,7 +250,7 @@ def test_an_unknown_route_is_a_problem_that_echoes_no_token(user_service: ShopCl
 
 
 @pytest.mark.parametrize(("path", "status"), [
-    ("/users/" + "x" * 70_000, 414),  # past http.server's 64 KiB request line
+    ("/users/" + "x" * 70_000, 414),  # a request-target past the server's header limit
 ])
 def test_the_http_servers_own_refusals_are_problems_that_echo_nothing(
     user_service: ShopClient, path: str, status: int,

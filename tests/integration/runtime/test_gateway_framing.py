@@ -117,6 +117,20 @@ def test_an_oversized_header_section_is_431(probe: ServedProject) -> None:
     assert exchange.statuses == [431] and exchange.closed
 
 
+def test_an_oversized_request_target_is_414_not_431(probe: ServedProject) -> None:
+    # RFC 9110 §15.5.15: a target longer than the server will interpret is 414 URI Too Long.
+    exchange = raw_exchange(probe.port, b"GET /ping?q=" + b"a" * 100_000
+                            + b" HTTP/1.1\r\nHost: probe\r\n\r\n")
+    assert exchange.statuses == [414] and exchange.closed
+
+
+def test_a_small_target_with_large_header_fields_is_431(probe: ServedProject) -> None:
+    exchange = raw_exchange(probe.port, b"GET /ping?q=" + b"a" * 10_000
+                            + b" HTTP/1.1\r\nHost: probe\r\nX-Big: " + b"b" * 10_000
+                            + b"\r\n\r\n")
+    assert exchange.statuses == [431] and exchange.closed
+
+
 def test_a_body_that_stops_arriving_is_408(probe: ServedProject) -> None:
     exchange = raw_exchange(probe.port, b"POST /record/slow HTTP/1.1\r\nHost: probe\r\n"
                             b"Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n0123456789",

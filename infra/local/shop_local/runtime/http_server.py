@@ -19,7 +19,10 @@ parsed here: llhttp still parses everything; this only watches the parser's call
   connection is closed, after a 408 when part of a request had arrived
   (RFC 9110 §15.5.9).
 - a **header-size limit**: at most `max_header_bytes` of request line and header fields;
-  past it 431 (RFC 6585 §5) and the connection is closed. llhttp itself has no limit.
+  past it the connection is refused and closed: 414 (RFC 9110 §15.5.15) when the
+  request-target alone is over the limit, else 431 (RFC 6585 §5). llhttp itself has no
+  limit; which part is too long is known from its callbacks (`on_url`, which llhttp also
+  calls with the part of a target received so far, and `on_header`).
 
 - a **lingering close**: when the server closes a connection whose client is still
   sending (a refused oversized body, a 431, a 400), closing at once would make the
@@ -136,6 +139,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = True  # no request whose header section is complete
         self._pending_bytes = 0  # bytes received while awaiting a header section
         self._header_bytes = 0  # request line + fields of the request being parsed
+        self._target_bytes = 0  # the request-target of the request being parsed
         self._raw_names: list[bytes] = []
 
     # --- the connection's life ---------------------------------------------------------
@@ -181,12 +185,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         self._header_bytes = 0
+        self._target_bytes = 0
         super().on_message_begin()
         self._raw_names = []
         self.scope["extensions"] = {RAW_HEADER_NAMES: {"names": self._raw_names}}
 
     def on_url(self, url: bytes) -> None:
         self._header_bytes += len(url)
+        self._target_bytes += len(url)
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -219,8 +225,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _too_large(self) -> None:
         self._cancel_header_timer()
-        self.logger.warning("Request header section over %d bytes.", self.limits.max_header_bytes)
-        _reject(self.transport, 431, "Request Header Fields Too Large", self.render_error)
+        limit = self.limits.max_header_bytes
+        if self._target_bytes > limit:
+            self.logger.warning("Request-target over %d bytes.", limit)
+            _reject(self.transport, 414, "URI Too Long", self.render_error)
+        else:
+            self.logger.warning("Request header section over %d bytes.", limit)
+            _reject(self.transport, 431, "Request Header Fields Too Large", self.render_error)
 
     def _arm_header_timer(self) -> None:
         self._header_timer = self.loop.call_later(self.limits.header_timeout,
@@ -257,7 +268,7 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
     signal to the previous handler afterwards (`server.should_exit = True` stops it too).
     The lifespan protocol is off: the caller starts and stops what the app needs.
     `render_error(status, reason)` gives the body of the server's own refusals (400 for
-    what llhttp refuses, 408, 431): `(content type, bytes)`, text by default.
+    what llhttp refuses, 408, 414, 431): `(content type, bytes)`, text by default.
     """
     limits = limits or ServerLimits()
     config = uvicorn.Config(

@@ -10,7 +10,7 @@
   section within this, else it is closed (after a 408 if it sent part of one).
 - `SHOP_GATEWAY_IDLE_TIMEOUT_SECONDS` (5): an idle keep-alive connection is closed after this.
 - `SHOP_GATEWAY_MAX_HEADER_BYTES` (16384): request line and header fields together; past
-  it 431 and the connection is closed.
+  it the connection is closed after 414 when the request-target alone is over it, else 431.
 """
 
 from __future__ import annotations
