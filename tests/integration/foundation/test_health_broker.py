@@ -1,4 +1,7 @@
-"""`/health`'s broker check: one long-lived connection, replaced when it died, pika quiet."""
+"""`/health`'s broker check: one long-lived connection, replaced when it died, pika quiet.
+
+The probes connect as the user service's own broker user, as that service's `/health` does.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_checks_reuse_one_connection(stack: ThrowawayStack) -> None:
-    probe = BrokerProbe(stack.env["SHOP_AMQP_URL"])
+    probe = BrokerProbe(stack.amqp_url("user"))
     try:
         probe.check()
         first = probe._connection
@@ -33,7 +36,7 @@ def test_checks_reuse_one_connection(stack: ThrowawayStack) -> None:
 def test_a_connection_that_died_is_replaced(stack: ThrowawayStack) -> None:
     proxy = TcpProxy("127.0.0.1", 5672)
     proxy.open()
-    probe = BrokerProbe(with_port(stack.env["SHOP_AMQP_URL"], proxy.port))
+    probe = BrokerProbe(with_port(stack.amqp_url("user"), proxy.port))
     try:
         probe.check()
         dead = probe._connection
@@ -58,7 +61,7 @@ def test_a_broker_that_is_not_there_is_reported() -> None:
 
 def test_pika_logs_nothing_at_info(stack: ThrowawayStack,
                                    caplog: pytest.LogCaptureFixture) -> None:
-    probe = broker_probe(stack.env["SHOP_AMQP_URL"])
+    probe = broker_probe(stack.amqp_url("user"))
     with caplog.at_level(logging.INFO):
         probe.check()
         probe.check()
@@ -77,7 +80,7 @@ class CountingProbe(BrokerProbe):
 
 
 def test_callers_during_a_check_share_its_answer(stack: ThrowawayStack) -> None:
-    probe = CountingProbe(stack.env["SHOP_AMQP_URL"])
+    probe = CountingProbe(stack.amqp_url("user"))
     callers = 16
     barrier = threading.Barrier(callers)
 
