@@ -240,6 +240,26 @@ def test_log_has_start_end_and_report_with_init_duration_only_on_a_cold_start(
     assert log.index("probe says one") < log.index(f"END RequestId: {ids[0]}")
 
 
+def test_secrets_a_function_prints_are_redacted_in_its_log(catalog: AppCatalog,
+                                                           tmp_path: Path) -> None:
+    token = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJsZWFrIn0.c2lnbmF0dXJlLWxlYWs"
+    password = "leaked-password-7f3a"
+
+    async def body(service: LambdaService) -> str:
+        # print() and awslambdaric's own [ERROR] line bypass the function's logging.
+        await service.invoke(PROBE, event(say=f"Authorization: Bearer {token}"))
+        tail = await service.invoke(PREFIX + "fail", event(why=f"password={password}"),
+                                    log_tail=True)
+        return tail.log_tail
+
+    tail = run_with_service(catalog, tmp_path, body)
+    logs = (tmp_path / f"{PROBE}.log").read_text() + (tmp_path / f"{PREFIX}fail.log").read_text()
+    for secret in (token, password):
+        assert secret not in logs and secret not in tail
+    assert "probe says Authorization: [redacted]" in logs
+    assert "asked to fail: password=[redacted]" in logs
+
+
 def test_event_invocations_answer_at_once_and_run(catalog: AppCatalog, tmp_path: Path) -> None:
     async def body(service: LambdaService) -> str:
         result = await service.invoke(PROBE, event(say="queued"), "Event")

@@ -164,6 +164,7 @@ class ExecutionEnvironment:
         self._timer: asyncio.TimerHandle | None = None
         self._init_error: bytes | None = None
         self._output_fd = -1
+        self._output = function_logs.RedactedOutput()
         self._tmp: Path | None = None
         self._spawned_at = 0.0
         self._cold = True  # the first invocation reports Init Duration
@@ -251,6 +252,7 @@ class ExecutionEnvironment:
     def _finish(self, invocation: Invocation, result: InvocationResult) -> None:
         self._cancel_timer()
         self._current = None
+        self._flush_output(invocation)  # an unfinished last line is still this invocation's
         duration_ms = (time.perf_counter() - invocation.started) * 1000
         init_ms = self.init_duration_ms if self._cold else None
         self._cold = False
@@ -307,7 +309,8 @@ class ExecutionEnvironment:
         self._read_available(once=True)
 
     def _read_available(self, once: bool = False) -> None:
-        """Copy what the process printed to the function's log; close the pipe at its end."""
+        """Copy what the process printed, redacted, to the function's log; close the pipe
+        at its end."""
         while self._output_fd >= 0:
             try:
                 data = os.read(self._output_fd, 65536)
@@ -319,10 +322,18 @@ class ExecutionEnvironment:
                 self._loop.remove_reader(self._output_fd)
                 os.close(self._output_fd)
                 self._output_fd = -1
+                self._flush_output(self._current)
                 return
-            self._log(self._current, data)
+            lines = self._output.feed(data)
+            if lines:
+                self._log(self._current, lines)
             if once:
                 return
+
+    def _flush_output(self, invocation: Invocation | None) -> None:
+        rest = self._output.flush()
+        if rest:
+            self._log(invocation, rest)
 
     def _process_exited(self, returncode: int) -> None:
         self.returncode = returncode
@@ -332,6 +343,7 @@ class ExecutionEnvironment:
             self._loop.remove_reader(self._output_fd)
             os.close(self._output_fd)
             self._output_fd = -1
+            self._flush_output(self._current)
         self._become_dead()
 
     def _become_dead(self) -> None:

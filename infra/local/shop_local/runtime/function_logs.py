@@ -12,6 +12,11 @@ environments print (stdout and stderr) and, per invocation, Lambda's platform li
 (one line, tab-separated; `Init Duration` only on a cold start). Writes are buffered
 and flushed within `FLUSH_SECONDS`, so a busy function costs no system call per line;
 the same bytes can be echoed to another stream (the runtime process's own output).
+
+What an environment prints reaches the log redacted (`RedactedOutput`), whole lines at a
+time: a function's own logging may redact its lines, but `print()`, a library writing to
+stderr and awslambdaric's `[ERROR]` line for an unhandled exception (its message and
+stack trace) do not pass through it, and no secret may reach a log file whatever wrote it.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import asyncio
 from pathlib import Path
 from typing import BinaryIO
 
+from shop_common.redaction import redact_text
 from shop_local.runtime.lambda_limits import billed_ms
 
 FLUSH_SECONDS = 0.05
 BUFFER_BYTES = 64 * 1024
+# A line longer than this is redacted and written in parts rather than held whole.
+MAX_PENDING_BYTES = 64 * 1024
 
 
 def start_line(request_id: str, version: str = "$LATEST") -> bytes:
@@ -42,6 +50,47 @@ def report_line(request_id: str, duration_ms: float, memory_mb: int, max_memory_
     if init_duration_ms is not None:
         line += f"Init Duration: {init_duration_ms:.2f} ms\t"
     return (line + "\n").encode()
+
+
+def redact_output(data: bytes) -> bytes:
+    """`data` with every secret it visibly holds replaced (`shop_common.redaction`).
+
+    Bytes that are not UTF-8 pass through unchanged (surrogate escapes).
+    """
+    text = data.decode("utf-8", "surrogateescape")
+    redacted = redact_text(text)
+    return data if redacted == text else redacted.encode("utf-8", "surrogateescape")
+
+
+class RedactedOutput:
+    """One environment's output as it is read from its pipe, redacted a whole line at a time.
+
+    A pipe read can end in the middle of a line, and a secret split across two reads
+    would match no pattern, so the unfinished line is held until its end arrives, it
+    passes `MAX_PENDING_BYTES`, or `flush()` is called (an invocation ended, the
+    process exited).
+    """
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> bytes:
+        """The complete lines `data` finishes, redacted; b"" while a line is unfinished."""
+        self._pending += data
+        end = self._pending.rfind(b"\n") + 1
+        if end == 0:
+            if len(self._pending) < MAX_PENDING_BYTES:
+                return b""
+            end = len(self._pending)
+        lines = bytes(self._pending[:end])
+        del self._pending[:end]
+        return redact_output(lines)
+
+    def flush(self) -> bytes:
+        """What is held of an unfinished line, redacted."""
+        rest = bytes(self._pending)
+        self._pending.clear()
+        return redact_output(rest) if rest else b""
 
 
 class LogWriter:
