@@ -10,7 +10,8 @@ function through the Lambda service (`Invoker`) and its answer becomes the HTTP
 response. A function error, a malformed answer or an invocation the Lambda service
 refuses is 502 `Internal server error`; no answer within the integration timeout is 504.
 Every answer carries `x-amzn-RequestId` (the event's `requestContext.requestId`) and
-`x-amz-apigw-id`, as API Gateway's do.
+`x-amz-apigw-id`, as API Gateway's do. The optional access log (one line per request,
+common log format plus the duration) is redacted: a query string can carry a token.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from shop_common.redaction import redact_text
 from shop_local.runtime.gateway.gateway_responses import (
     FUNCTION_FAILED,
     INTEGRATION_TIMEOUT,
@@ -248,8 +250,8 @@ class RestApiGateway:
         target = scope.get("raw_path", b"").decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
-        self.access_log.write(
+        self.access_log.write(redact_text(
             f'{client} - - [{when}] "{method} {target} HTTP/{scope.get("http_version", "1.1")}" '
-            f'{response.status} {len(response.body)} {(time.time() - started) * 1000:.1f}ms\n')
+            f'{response.status} {len(response.body)} {(time.time() - started) * 1000:.1f}ms\n'))
         self.access_log.flush()
 
