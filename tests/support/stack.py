@@ -213,6 +213,17 @@ class ThrowawayStack:
             self.env[f"SHOP_{service.upper()}_AMQP_URL"] = user.url()
         declare_topology_at(self.admin_amqp_url, mappings.queue_specs())
 
+    def broker_user_for(self, service: str, mappings_file: Path) -> str:
+        """The URL of a further broker user of `service`, granted what `shop setup` would
+        grant it for `mappings_file` (a test's own queues) and nothing more; it is deleted
+        with the stack."""
+        user = broker_users.BrokerUser(
+            f"shoptest-{self.run_id}-{service}-{uuid.uuid4().hex[:6]}", password(), self.vhost)
+        broker_users.ensure_user(
+            user, broker_users.grant_for(service, load_mapping_file(mappings_file)))
+        self.broker_user_names.append(user.name)
+        return user.url()
+
     def tear_down(self) -> None:
         for process in self.processes:
             process.stop()

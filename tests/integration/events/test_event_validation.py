@@ -110,7 +110,8 @@ def flaky_mail(events_stack: ThrowawayStack, amqp_url: str, mail_sink: MailSink,
     """An emulator of its own queue whose SMTP goes through a proxy that starts closed.
 
     Its queue allows many deliveries, so the broker's own dead-lettering stays out of
-    the way while the batch comes back.
+    the way while the batch comes back. It consumes as a communication broker user
+    granted that queue alone (the stack's own may read only the package's queues).
     """
     queue = f"test.invoices-{uuid.uuid4().hex[:8]}"
     mappings = write_mappings(tmp_path / "mappings.json", mappings=[
@@ -119,8 +120,10 @@ def flaky_mail(events_stack: ThrowawayStack, amqp_url: str, mail_sink: MailSink,
     ], delivery_limit=1000)
     declare_topology_at(amqp_url, load_mapping_file(mappings).queue_specs())
     proxy = TcpProxy("127.0.0.1", mail_sink.port)
-    emulator = start_emulator(events_stack, "flaky-mail-emulator", mappings, "communication",
-                              SHOP_SMTP_PORT=str(proxy.port))
+    emulator = start_emulator(
+        events_stack, "flaky-mail-emulator", mappings, "communication",
+        SHOP_COMMUNICATION_AMQP_URL=events_stack.broker_user_for("communication", mappings),
+        SHOP_SMTP_PORT=str(proxy.port))
     try:
         emulator.wait_consuming()
         yield queue, proxy, emulator
