@@ -33,6 +33,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 LOCK_TIMEOUT_MS = "8000"
 ORDER_SERVICE_DELAY = 7.0  # each answer of the order service, longer than its read timeout
 WAITERS = 6
+# In Lambda each concurrent request gets an environment of its own. The local service
+# caps a function's environments (2 per CPU by default) and queues the rest, so here the
+# waiters would queue behind the holder's environment for as long as it holds the lock
+# (the gateway's 504 after 29 s) instead of waiting on the lock itself.
+ENVIRONMENTS = str(WAITERS + 1)
 
 
 @pytest.fixture
@@ -57,7 +62,8 @@ def test_buyers_waiting_behind_a_held_lock_get_409_or_503_never_500(
         shop: Shop, slow_order_service: TcpProxy) -> None:
     holding = spawn(shop.stack, "product", SHOP_ORDER_STRATEGY="hold-lock",
                     SHOP_ORDER_SERVICE_URL=slow_order_service.url,
-                    SHOP_PRODUCT_DB_LOCK_TIMEOUT_MS=LOCK_TIMEOUT_MS)
+                    SHOP_PRODUCT_DB_LOCK_TIMEOUT_MS=LOCK_TIMEOUT_MS,
+                    SHOP_LAMBDA_MAX_ENVIRONMENTS=ENVIRONMENTS)
     try:
         client = ShopClient.to(holding.url)
         product_id = shop.new_product(stock=50)
