@@ -1,4 +1,13 @@
-"""The shop's Prometheus metrics (names fixed by DESIGN.md §3), created on first use.
+"""The shop's Prometheus metrics, created on first use.
+
+Their names and labels are a contract: the recording and alerting rules
+(prometheus/rules/), the console (prometheus/consoles/shop.html) and the README's
+metrics list query them by name, so renaming one breaks those. Every service
+exports `http_requests_total{service,route,method,status}` and
+`http_request_duration_seconds`; the product service `cache_requests_total{result}`,
+`orders_placed_total` and `order_conflicts_total`; the communication service
+`emails_sent_total{kind}` and `emails_failed_total{kind}`; the services with an
+outbox `outbox_pending`; and non-HTTP functions `invocations_total{function,outcome}`.
 
 Metrics are created lazily, never at import: in multiprocess mode creating one
 touches files, and `chalice package` and the tests import the apps with no disk
@@ -17,7 +26,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import cache, wraps
+from functools import cache, lru_cache, wraps
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
@@ -146,8 +155,20 @@ def _announce(service: str, _pid: int) -> None:
 def http_request(service: str, route: str, method: str, status: int, seconds: float) -> None:
     """One HTTP request; `route` is the route template, never the raw path (cardinality)."""
     announce_process(service)
-    _http_requests().labels(service, route, method, str(status)).inc()
-    _http_duration().labels(service, route, method).observe(seconds)
+    count, duration = _http_series(service, route, method, status)
+    count.inc()
+    duration.observe(seconds)
+
+
+# Every request reaches this: `labels()` takes a lock and builds its key each time,
+# so the pair of series is looked up once per label set. Bounded, although route
+# templates, methods and statuses are few. A series kept across a fork is safe:
+# prometheus_client moves its values to the new pid's file on their first write.
+@lru_cache(maxsize=1024)
+def _http_series(service: str, route: str, method: str,
+                 status: int) -> tuple[Counter, Histogram]:
+    return (_http_requests().labels(service, route, method, str(status)),
+            _http_duration().labels(service, route, method))
 
 
 def cache_request(service: str, result: str, cache_name: str = "products") -> None:
