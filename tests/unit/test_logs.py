@@ -32,6 +32,18 @@ def test_can_write_one_json_object_per_line() -> None:
     assert entry["message"] == "hello" and entry["time"].endswith("Z")
 
 
+def test_each_line_carries_its_own_utc_time_to_the_millisecond() -> None:
+    formatter = JsonFormatter("user")
+    times = []
+    # 2026-11-30T19:00:00 UTC is 1796065200; the same second twice, then the next one.
+    for created in (1796065200.25, 1796065200.999, 1796065201.0):
+        entry = record()
+        entry.created, entry.msecs = created, (created - int(created)) * 1000
+        times.append(json.loads(formatter.format(entry))["time"])
+    assert times == ["2026-11-30T19:00:00.250Z", "2026-11-30T19:00:00.999Z",
+                     "2026-11-30T19:00:01.000Z"]
+
+
 def test_request_id_is_in_every_line_written_during_a_request() -> None:
     token = request_id_var.set("req-123")
     try:
