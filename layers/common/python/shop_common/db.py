@@ -55,7 +55,13 @@ def connect_args(settings: Settings) -> dict[str, Any]:
 def _create_engine(settings: Settings) -> Engine:
     return create_engine(
         str(settings.database_url),
-        pool_pre_ping=True,
+        # No pool_pre_ping: it cost every checkout a round trip (a SELECT 1) before
+        # the request's own statements. A connection the server dropped
+        # (a restart, an idle timeout) fails its first use instead: that request gets
+        # a 503 with Retry-After (`problem_from_database_error`) and SQLAlchemy, seeing
+        # a disconnect, discards every connection of the pool opened before it, so the
+        # next request connects afresh. pool_recycle retires connections before any
+        # server-side idle timeout would cut them.
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=5,
