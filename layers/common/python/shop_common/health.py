@@ -1,10 +1,18 @@
-"""`GET /health`: the state of the database, the cache and the broker, each checked for real."""
+"""`GET /health`: the state of the database, the cache and the broker, each checked for real.
+
+A healthy answer is reused for `HEALTHY_ANSWER_SECONDS` by the process (one Lambda
+execution environment) that found it: under a load balancer's or a monitor's polling,
+`/health` would otherwise cost three round trips (PostgreSQL, Redis, RabbitMQ) per
+request. A degraded answer is never reused, so a failure shows within that window
+and a recovery at the next request.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -147,7 +155,72 @@ def run_checks(checks: dict[str, Check]) -> tuple[bool, dict[str, Any]]:
     return healthy, report
 
 
+# Short next to any poller's interval (load balancers poll every 5-30 s), long next to
+# one request: a busy environment checks at most once per second.
+HEALTHY_ANSWER_SECONDS = 1.0
+
+
+class HealthyAnswer:
+    """The last healthy report of one runtime, reused until it is `max_age` seconds old.
+
+    Only healthy reports are kept, so a degraded state is always checked afresh.
+    Thread-safe: the local host may serve requests on threads.
+    """
+
+    def __init__(self, max_age: float = HEALTHY_ANSWER_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._max_age = max_age
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._found: tuple[float, dict[str, Any]] | None = None
+
+    def get(self) -> dict[str, Any] | None:
+        """The kept report while it is fresh, else None."""
+        with self._lock:
+            if self._found is None:
+                return None
+            found_at, body = self._found
+            if self._clock() - found_at >= self._max_age:
+                self._found = None
+                return None
+            return body
+
+    def keep(self, body: dict[str, Any]) -> None:
+        with self._lock:
+            self._found = (self._clock(), body)
+
+
+# By id, with a weak reference to tell a reused id from the same runtime.
+_answers: dict[int, tuple[weakref.ref[ServiceRuntime], HealthyAnswer]] = {}
+_answers_lock = threading.Lock()
+
+
+def healthy_answer_of(runtime: ServiceRuntime) -> HealthyAnswer:
+    """This process's kept answer for `runtime` (a test process may hold several)."""
+    with _answers_lock:
+        entry = _answers.get(id(runtime))
+        if entry is None or entry[0]() is not runtime:
+            entry = _answers[id(runtime)] = (weakref.ref(runtime), HealthyAnswer())
+        return entry[1]
+
+
 def health_report(runtime: ServiceRuntime) -> tuple[int, dict[str, Any]]:
+    """(200, body) when every check is up, (503, body) when one is not.
+
+    A healthy body found less than `HEALTHY_ANSWER_SECONDS` ago is answered again.
+    """
+    kept = healthy_answer_of(runtime)
+    body = kept.get()
+    if body is not None:
+        return 200, body
+    status, body = fresh_health_report(runtime)
+    if status == 200:
+        kept.keep(body)
+    return status, body
+
+
+def fresh_health_report(runtime: ServiceRuntime) -> tuple[int, dict[str, Any]]:
+    """Every check, run now."""
     healthy, checks = run_checks({
         "database": lambda: check_database(runtime),
         "cache": lambda: check_cache(runtime),
