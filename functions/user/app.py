@@ -17,7 +17,7 @@ from chalicelib.schemas import (
     user_view,
 )
 from shop_common.api_spec import Access, Answer, Header, health_operation, operation
-from shop_common.auth import calling_service, current_superadmin, current_user
+from shop_common.callers import Callers
 from shop_common.db import transaction
 from shop_common.docs import install_api_docs
 from shop_common.errors import unauthorized
@@ -36,6 +36,7 @@ from shop_common.web import (
 
 app = Chalice(app_name="shop-user")
 install_http_middleware(app)
+callers = Callers(app, runtime, services=frozenset({"product", "order", "communication"}))
 install_api_docs(app, ApiInfo(
     title="Serverless Shop: user service", version="1.0.0",
     description="Sign-up and sign-in: registration creates endusers, login issues the user "
@@ -43,8 +44,6 @@ install_api_docs(app, ApiInfo(
                 "create accounts of any role. Errors are `application/problem+json` "
                 "(RFC 9457).",
 ))
-
-INTERNAL_CALLERS = frozenset({"product", "order", "communication"})
 
 
 @app.route("/users/register", methods=["POST"])
@@ -92,7 +91,7 @@ def login() -> Response:
            problems={401: "the account no longer exists"})
 def me() -> Response:
     rt = runtime()
-    claims = current_user(request_of(app).headers, rt.keys, rt.settings)
+    claims = callers.user()
     with transaction(rt.sessions) as session:
         user = users.find_by_id(session, claims.user_id)
         if user is None:
@@ -107,7 +106,7 @@ def me() -> Response:
            problems={409: "`email-taken`: an account with this email exists"})
 def admin_create_user() -> Response:
     rt = runtime()
-    current_superadmin(request_of(app).headers, rt.keys, rt.settings)
+    callers.superadmin()
     body = parse_body(body_of(app), AdminCreateUserBody)
     with transaction_publishing(rt, OutboxEvent) as session:
         user = users.create_user(
@@ -122,7 +121,7 @@ def admin_create_user() -> Response:
            problems={404: "no such user"})
 def internal_get_user(user_id: str) -> Response:
     rt = runtime()
-    calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
+    callers.service()
     with transaction(rt.sessions) as session:
         return json_response(user_view(users.get_user(session, user_id)))
 
