@@ -10,8 +10,8 @@ from typing import Any
 
 from chalice.app import Chalice
 
+from chalicelib import SERVICE
 from chalicelib.delivery import deliver_batch
-from chalicelib.deps import SERVICE
 from chalicelib.emails import INVOICE, SIGNUP, invoice_email, welcome_email
 from chalicelib.schemas import OrderPlacedEvent, SignedUpEvent
 from shop_common.metrics import observed

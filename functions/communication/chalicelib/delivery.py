@@ -32,7 +32,8 @@ from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from chalicelib.deps import SERVICE, mailer, runtime
+from chalicelib import SERVICE
+from chalicelib.deps import mailer, runtime
 from chalicelib.emails import Email, mime_message
 from chalicelib.mailers import Mailer, PermanentSendError
 from chalicelib.messages import Received, Unparseable, read_batch

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from chalicelib import SERVICE
 from chalicelib.mailers import Mailer, create_mailer
 from shop_common.runtime import ServiceRuntime, get_runtime
-
-SERVICE = "communication"
 
 
 def runtime() -> ServiceRuntime:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from chalicelib import SERVICE
 from shop_common.runtime import ServiceRuntime, get_runtime
 from shop_common.service_client import ServiceClient
-
-SERVICE = "order"
 
 
 def runtime() -> ServiceRuntime:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from chalicelib.buyers import Buyer
 from chalicelib.models import PLACED, Order, OutboxEvent, VoidedKey
 from chalicelib.schemas import InternalOrderBody, order_view
-from shop_common.errors import FieldError, Problem, conflict, not_found
+from shop_common.errors import Problem, conflict, not_found
+from shop_common.idempotency import key_reused
 from shop_common.money import format_money
 from shop_common.outbox import record_event, utcnow
 from shop_common.pagination import PageRequest, page_body
@@ -47,17 +48,9 @@ def is_voided(session: Session, key: str) -> bool:
     return session.get(VoidedKey, key) is not None
 
 
-def key_reused() -> Problem:
-    # A 422 lists its bad fields (DESIGN.md §3), as the product service's twin does.
-    return Problem(422, "Unprocessable Content",
-                   "this idempotency key was already used for a different order",
-                   slug="idempotency-key-reused",
-                   errors=[FieldError("idempotency_key", "already used for a different order")])
-
-
 def same_order(order: Order, body: InternalOrderBody) -> Order:
     if order.request_hash != body.fingerprint():
-        raise key_reused()
+        raise key_reused("idempotency_key", "order")
     return order
 
 

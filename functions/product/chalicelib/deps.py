@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cache
 
+from chalicelib import SERVICE
 from chalicelib.catalog_cache import CatalogCache
 from chalicelib.order_client import OrderServiceClient
 from chalicelib.ordering import OrderingDeps
 from shop_common.runtime import ServiceRuntime, get_runtime
 from shop_common.service_client import ServiceClient
-
-SERVICE = "product"
 
 
 def runtime() -> ServiceRuntime:

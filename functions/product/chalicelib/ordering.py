@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from chalicelib import SERVICE
 from chalicelib.catalog_cache import CatalogCache
 from chalicelib.order_client import OrderServiceClient
 from chalicelib.reservations import (
@@ -45,7 +46,6 @@ from shop_common.service_client import (
 
 log = logging.getLogger("shop.product.ordering")
 
-SERVICE = "product"
 SAGA = "saga"
 HOLD_LOCK = "hold-lock"
 

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from chalicelib import SERVICE
 from chalicelib.ordering import OrderingDeps
 from chalicelib.reservations import cancel, confirm, due_reservations
 from chalicelib.saga import Step, after_void
@@ -24,7 +25,6 @@ from shop_common.service_client import ServiceCallFailed
 
 log = logging.getLogger("shop.product.sweeper")
 
-SERVICE = "product"
 BATCH = 100
 
 
