@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import catalog
+from chalicelib.cache_keys import page_key, product_key
 from chalicelib.deps import catalog_cache, ordering_deps, runtime
 from chalicelib.idempotency import idempotency_key
 from chalicelib.ordering import place_order
@@ -76,8 +76,7 @@ def list_products() -> Response:
         with transaction(rt.sessions) as session:
             return json.dumps(catalog.list_page(session, page))
 
-    cursor_digest = hashlib.sha256(page.cursor.encode()).hexdigest()[:32]
-    cached = catalog_cache().get_or_load(("list", str(page.limit), cursor_digest), load)
+    cached = catalog_cache().get_or_load(page_key(page), load)
     return json_response(cached.body, headers={"X-Cache": cached.source})
 
 
@@ -95,7 +94,7 @@ def get_product(product_id: str) -> Response:
             return json.dumps(product_view(catalog.get_product(session, key)))
 
     # A 404 raises out of load() and is never cached.
-    cached = catalog_cache().get_or_load(("product", str(key)), load)
+    cached = catalog_cache().get_or_load(product_key(key), load)
     return json_response(cached.body, headers={"X-Cache": cached.source})
 
 

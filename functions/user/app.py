@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import users
+from chalicelib.access_tokens import access_token_body
 from chalicelib.deps import client_limit, login_throttle, runtime
 from chalicelib.models import OutboxEvent
 from chalicelib.schemas import (
@@ -24,7 +25,7 @@ from shop_common.errors import unauthorized
 from shop_common.health import health_response
 from shop_common.openapi import ApiInfo
 from shop_common.outbox_relay import relay_unpublished, transaction_publishing
-from shop_common.tokens import USER_TOKEN_KID, issue_user_token, public_jwk
+from shop_common.tokens import USER_TOKEN_KID, public_jwk
 from shop_common.validation import parse_body
 from shop_common.web import (
     body_of,
@@ -73,17 +74,7 @@ def login() -> Response:
     with transaction(rt.sessions) as session:
         user = users.authenticate(session, login_throttle(), body.email, body.password, client)
         user_id, role = str(user.id), user.role
-    assert rt.keys.user_token_private is not None
-    token = issue_user_token(
-        rt.keys.user_token_private, user_id=user_id, role=role,
-        issuer=rt.settings.token_issuer, audience=rt.settings.token_audience,
-        ttl_seconds=rt.settings.access_token_ttl_seconds,
-    )
-    return json_response({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": rt.settings.access_token_ttl_seconds,
-    })
+    return json_response(access_token_body(rt.keys, rt.settings, user_id, role))
 
 
 @app.route("/users/me", methods=["GET"])
