@@ -7,7 +7,7 @@ import uuid
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import orders
-from chalicelib.deps import runtime, user_client
+from chalicelib.deps import intake_deps, runtime
 from chalicelib.intake import take_order
 from chalicelib.models import OutboxEvent
 from chalicelib.schemas import InternalOrderBody, OrderPage, VoidBody, VoidOut, order_view
@@ -19,7 +19,7 @@ from shop_common.db import transaction
 from shop_common.docs import install_api_docs
 from shop_common.health import health_response
 from shop_common.openapi import ApiInfo
-from shop_common.outbox_relay import publish_after_commit, relay_unpublished
+from shop_common.outbox_relay import relay_unpublished
 from shop_common.pagination import page_request
 from shop_common.tokens import UserClaims
 from shop_common.validation import parse_body
@@ -53,12 +53,9 @@ def _owner_filter(user: UserClaims) -> uuid.UUID | None:
                503: "the same key is being placed by another request, or the user service "
                     "did not answer"})
 def internal_create_order() -> Response:
-    rt = runtime()
     callers.service()
     body = parse_body(body_of(app), InternalOrderBody)
-    intake = take_order(rt.sessions, user_client(), body)
-    if intake.event_id is not None:
-        publish_after_commit(rt, OutboxEvent, [intake.event_id])
+    intake = take_order(intake_deps(), body)
     return json_response(intake.order, 201 if intake.created else 200)
 
 

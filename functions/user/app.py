@@ -24,7 +24,7 @@ from shop_common.docs import install_api_docs
 from shop_common.errors import unauthorized
 from shop_common.health import health_response
 from shop_common.openapi import ApiInfo
-from shop_common.outbox_relay import relay_unpublished, transaction_publishing
+from shop_common.outbox_relay import relay_unpublished
 from shop_common.tokens import USER_TOKEN_KID, public_jwk
 from shop_common.validation import parse_body
 from shop_common.web import (
@@ -53,12 +53,9 @@ install_api_docs(app, ApiInfo(
 def register() -> Response:
     users.check_client_limit(client_limit(), source_ip(request_of(app)))  # before any hashing
     body = parse_body(body_of(app), RegisterBody)
-    with transaction_publishing(runtime(), OutboxEvent) as session:
-        user = users.create_user(
-            session, users.NewUser(body.email, body.password, body.name, role="enduser")
-        )
-        view = user_view(user)
-    return json_response(view, 201)
+    user = users.sign_up(runtime(), users.NewUser(body.email, body.password, body.name,
+                                                  role="enduser"))
+    return json_response(user_view(user), 201)
 
 
 @app.route("/users/login", methods=["POST"])
@@ -96,15 +93,11 @@ def me() -> Response:
            body=AdminCreateUserBody,
            problems={409: "`email-taken`: an account with this email exists"})
 def admin_create_user() -> Response:
-    rt = runtime()
     callers.superadmin()
     body = parse_body(body_of(app), AdminCreateUserBody)
-    with transaction_publishing(rt, OutboxEvent) as session:
-        user = users.create_user(
-            session, users.NewUser(body.email, body.password, body.name, body.role)
-        )
-        view = user_view(user)
-    return json_response(view, 201)
+    user = users.sign_up(runtime(), users.NewUser(body.email, body.password, body.name,
+                                                  body.role))
+    return json_response(user_view(user), 201)
 
 
 @app.route("/internal/users/{user_id}", methods=["GET"])

@@ -1,13 +1,12 @@
 """Orders in the database: created with their `order.placed` event, voided keys, reads.
 
-`create_order` writes the order and its outbox row in the caller's transaction; the
-caller commits, then may publish the event by its id.
+`create_order` writes the order and its outbox row in the caller's transaction, so
+the event exists exactly when the order does; intake.py publishes it after the commit.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
@@ -23,12 +22,6 @@ from shop_common.outbox import record_event, utcnow
 from shop_common.pagination import PageRequest, page_body
 
 ORDER_PLACED = "order.placed"
-
-
-@dataclass(frozen=True)
-class CreatedOrder:
-    order: Order
-    event_id: uuid.UUID
 
 
 def lock_key(session: Session, key: str) -> None:
@@ -58,7 +51,7 @@ def order_voided() -> Problem:
     return conflict("this order was cancelled and can no longer be placed", slug="order-voided")
 
 
-def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> CreatedOrder:
+def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> Order:
     """Insert the order and its `order.placed` event; the caller holds the key's lock."""
     order = Order(
         id=uuid.uuid4(), idempotency_key=body.idempotency_key, request_hash=body.fingerprint(),
@@ -67,9 +60,9 @@ def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> Cre
         total=body.unit_price * body.quantity, status=PLACED, created_at=utcnow(),
     )
     session.add(order)
-    event = record_event(session, OutboxEvent, ORDER_PLACED, invoice_data(order, buyer))
+    record_event(session, OutboxEvent, ORDER_PLACED, invoice_data(order, buyer))
     session.flush()
-    return CreatedOrder(order, event.id)
+    return order
 
 
 def invoice_data(order: Order, buyer: Buyer) -> dict[str, Any]:

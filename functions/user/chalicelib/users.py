@@ -15,7 +15,9 @@ from chalicelib.throttle import LoginThrottle
 from shop_common.email_address import canonical_email
 from shop_common.errors import Problem, conflict, not_found, too_many_requests, unauthorized
 from shop_common.outbox import record_event
+from shop_common.outbox_relay import transaction_publishing
 from shop_common.passwords import check_password, hash_password
+from shop_common.runtime import ServiceRuntime
 
 USER_SIGNED_UP = "user.signed_up"
 
@@ -71,6 +73,17 @@ def create_user(session: Session, new: NewUser) -> User:
         "user_id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
     })
     return user
+
+
+def sign_up(runtime: ServiceRuntime, new: NewUser) -> User:
+    """Create the account and publish its `user.signed_up` event once it is committed.
+
+    Raises a 409 problem (`email-taken`) when the canonical email has an account. The
+    event is published right after the commit, or by the outbox relay if the broker
+    cannot take it then.
+    """
+    with transaction_publishing(runtime, OutboxEvent) as session:
+        return create_user(session, new)
 
 
 def check_client_limit(limit: ClientRateLimit, client: str) -> None:
