@@ -39,9 +39,9 @@ from chalicelib.mailers import Mailer, PermanentSendError
 from chalicelib.messages import Received, Unparseable, read_batch
 from chalicelib.models import ParkedMessage, SentEmail
 from shop_common import metrics
+from shop_common.clock import utcnow
 from shop_common.db import transaction
 from shop_common.messaging import MessageToPark, park_messages
-from shop_common.outbox import utcnow
 
 log = logging.getLogger("shop.communication")
 

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from chalicelib.buyers import Buyer
 from chalicelib.models import PLACED, Order, OutboxEvent, VoidedKey
 from chalicelib.schemas import InternalOrderBody, order_view
+from shop_common.clock import utcnow
 from shop_common.errors import Problem, conflict, not_found
 from shop_common.idempotency import key_reused
 from shop_common.money import format_money
-from shop_common.outbox import record_event, utcnow
+from shop_common.outbox import record_event
 from shop_common.pagination import PageRequest, page_body
 
 ORDER_PLACED = "order.placed"

@@ -33,10 +33,10 @@ from chalicelib.reservations import (
     settle_soon,
 )
 from chalicelib.saga import Replay, Step, after_create_call, on_replay
+from shop_common.clock import utcnow
 from shop_common.db import transaction
 from shop_common.errors import Problem, service_unavailable
 from shop_common.metrics import order_conflict, order_placed
-from shop_common.outbox import utcnow
 from shop_common.service_client import (
     Outcome,
     ServiceRejected,

@@ -22,10 +22,10 @@ from chalicelib.catalog import lock_product
 from chalicelib.idempotency import HEADER, request_fingerprint
 from chalicelib.models import CANCELLED, CONFIRMED, PENDING, Product, Reservation
 from chalicelib.order_client import OrderDraft
+from shop_common.clock import utcnow
 from shop_common.errors import conflict, not_found
 from shop_common.idempotency import key_reused
 from shop_common.metrics import order_conflict
-from shop_common.outbox import utcnow
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from chalicelib import SERVICE
 from chalicelib.ordering import OrderingDeps
 from chalicelib.reservations import cancel, confirm, due_reservations
 from chalicelib.saga import Step, after_void
+from shop_common.clock import utcnow
 from shop_common.db import transaction
 from shop_common.errors import Problem
 from shop_common.metrics import order_placed
-from shop_common.outbox import utcnow
 from shop_common.service_client import ServiceCallFailed
 
 log = logging.getLogger("shop.product.sweeper")

@@ -8,15 +8,13 @@ the messaging module; here they are only made durable.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shop_common.clock import utcnow
 
 
 class OutboxMixin:
