@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from shop_common.service_client import Outcome
@@ -36,9 +34,3 @@ def test_a_replay_repeats_a_settled_answer_or_the_safe_call(status: str, replay:
 def test_an_unknown_status_is_a_bug_not_a_guess() -> None:
     with pytest.raises(ValueError):
         saga.on_replay("lost")
-
-
-def test_a_reservation_is_due_once_its_deadline_has_passed() -> None:
-    now = datetime(2026, 11, 25, tzinfo=UTC)
-    assert saga.is_due(now, now) and saga.is_due(now - timedelta(seconds=1), now)
-    assert not saga.is_due(now + timedelta(seconds=1), now)

@@ -1,4 +1,4 @@
-"""Placing an order: the reservation saga of DESIGN.md §2, or the seed's hold-the-lock strategy.
+"""Placing an order: the reservation saga, or the seed's hold-the-lock strategy.
 
 saga:      reserve (row lock, decrement, reservation) and commit → call the order
            service with the reservation id as its key → settle in a new transaction.

@@ -12,7 +12,6 @@ order. What happens to the reservation depends only on what that call said:
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 
 from chalicelib.models import CANCELLED, CONFIRMED, PENDING
@@ -49,8 +48,3 @@ def on_replay(status: str) -> Replay:
     if status == PENDING:
         return Replay.CALL_AGAIN
     raise ValueError(f"unknown reservation status {status!r}")
-
-
-def is_due(settle_after: datetime, now: datetime) -> bool:
-    """Whether the sweeper may settle a pending reservation now."""
-    return settle_after <= now

@@ -43,6 +43,7 @@ RELAY_MAX_BATCHES = 20
 
 
 def outgoing_event(row: OutboxMixin) -> OutgoingEvent:
+    """An outbox row as the publisher sends it: its payload as compact JSON bytes."""
     return OutgoingEvent(
         event_id=str(row.id),
         event_type=row.event_type,
