@@ -6,7 +6,7 @@ import uuid
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
-from chalicelib import orders
+from chalicelib import order_book
 from chalicelib.deps import intake_deps, runtime
 from chalicelib.intake import take_order
 from chalicelib.models import OutboxEvent
@@ -68,7 +68,7 @@ def internal_void_order() -> Response:
     callers.service()
     body = parse_body(body_of(app), VoidBody)
     with transaction(rt.sessions) as session:
-        order = orders.void_key(session, body.idempotency_key)
+        order = order_book.void_key(session, body.idempotency_key)
         view = order_view(order) if order is not None else None
     return json_response({"order": view, "voided": view is None})
 
@@ -81,7 +81,7 @@ def list_orders() -> Response:
     user = callers.user()
     page = page_request(request_of(app).query_params)
     with transaction(rt.sessions) as session:
-        return json_response(orders.list_orders(session, page, _owner_filter(user)))
+        return json_response(order_book.list_orders(session, page, _owner_filter(user)))
 
 
 @app.route("/orders/{order_id}", methods=["GET"])
@@ -92,7 +92,8 @@ def get_order(order_id: str) -> Response:
     rt = runtime()
     user = callers.user()
     with transaction(rt.sessions) as session:
-        return json_response(order_view(orders.get_order(session, order_id, _owner_filter(user))))
+        order = order_book.get_order(session, order_id, _owner_filter(user))
+        return json_response(order_view(order))
 
 
 @app.route("/health", methods=["GET"])

@@ -11,7 +11,7 @@ from chalicelib import catalog
 from chalicelib.cache_keys import page_key, product_key
 from chalicelib.deps import catalog_cache, ordering_deps, runtime
 from chalicelib.idempotency import idempotency_key
-from chalicelib.ordering import place_order
+from chalicelib.order_placement import place_order
 from chalicelib.reservations import OrderRequest
 from chalicelib.schemas import (
     PlaceOrderBody,

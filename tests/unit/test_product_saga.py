@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from shop_common.service_client import Outcome
 from tests.support.functions import function_module
 
 saga = function_module("product", "saga")
 
 
 def test_an_order_that_exists_confirms_the_reservation() -> None:
-    assert saga.after_create_call(Outcome.SUCCESS) is saga.Step.CONFIRM
+    assert saga.after_create_call(saga.Created({"id": "1"})) is saga.Step.CONFIRM
     assert saga.after_void(order_exists=True) is saga.Step.CONFIRM
 
 
 def test_only_a_definite_refusal_restocks() -> None:
-    assert saga.after_create_call(Outcome.REJECTED) is saga.Step.RESTOCK
+    assert saga.after_create_call(saga.Refused("no such user")) is saga.Step.RESTOCK
     assert saga.after_void(order_exists=False) is saga.Step.RESTOCK
 
 
 def test_an_unknown_outcome_never_restocks() -> None:
-    assert saga.after_create_call(Outcome.UNKNOWN) is saga.Step.SETTLE_LATER
+    assert saga.after_create_call(saga.Unanswered("timed out")) is saga.Step.SETTLE_LATER
 
 
 @pytest.mark.parametrize(("status", "replay"), [

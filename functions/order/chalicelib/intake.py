@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from chalicelib.buyers import look_up_buyer
 from chalicelib.models import OutboxEvent
-from chalicelib.orders import (
+from chalicelib.order_book import (
     create_order,
     find_by_key,
     is_voided,

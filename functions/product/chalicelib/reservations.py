@@ -21,7 +21,6 @@ from chalicelib import SERVICE
 from chalicelib.catalog import lock_product
 from chalicelib.idempotency import HEADER, request_fingerprint
 from chalicelib.models import CANCELLED, CONFIRMED, PENDING, Product, Reservation
-from chalicelib.order_client import OrderDraft
 from shop_common.clock import utcnow
 from shop_common.errors import conflict, not_found
 from shop_common.idempotency import key_reused
@@ -53,13 +52,6 @@ class ReservationSnapshot:
     status: str
     response_status: int | None
     response_body: dict[str, Any] | None
-
-    def draft(self) -> OrderDraft:
-        return OrderDraft(
-            reservation_id=str(self.id), user_id=str(self.user_id),
-            product_id=str(self.product_id), product_name=self.product_name,
-            quantity=self.quantity, unit_price=self.unit_price,
-        )
 
 
 def snapshot_of(reservation: Reservation) -> ReservationSnapshot:

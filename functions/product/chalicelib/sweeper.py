@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib import SERVICE
-from chalicelib.ordering import OrderingDeps
+from chalicelib.order_placement import OrderingDeps
 from chalicelib.reservations import cancel, confirm, due_reservations
 from chalicelib.saga import Step, after_void
 from shop_common.clock import utcnow

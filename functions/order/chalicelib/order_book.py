@@ -1,4 +1,4 @@
-"""Orders in the database: created with their `order.placed` event, voided keys, reads.
+"""The order book: orders with their `order.placed` events, voided keys, and reads.
 
 `create_order` writes the order and its outbox row in the caller's transaction, so
 the event exists exactly when the order does; intake.py publishes it after the commit.
