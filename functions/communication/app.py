@@ -14,7 +14,7 @@ from chalicelib import SERVICE
 from chalicelib.delivery import deliver_batch
 from chalicelib.deps import delivery_deps
 from chalicelib.emails import INVOICE, SIGNUP, invoice_email, welcome_email
-from chalicelib.schemas import OrderPlacedEvent, SignedUpEvent
+from shop_common.events import OrderPlacedEvent, SignedUpEvent
 from shop_common.metrics import observed
 
 app = Chalice(app_name="shop-communication")

@@ -17,12 +17,10 @@ from chalicelib.models import PLACED, Order, OutboxEvent, VoidedKey
 from chalicelib.schemas import InternalOrderBody, order_view
 from shop_common.clock import utcnow
 from shop_common.errors import Problem, conflict, not_found
+from shop_common.events import ORDER_PLACED, order_placed_data
 from shop_common.idempotency import key_reused
-from shop_common.money import format_money
 from shop_common.outbox import record_event
 from shop_common.pagination import PageRequest, page_body
-
-ORDER_PLACED = "order.placed"
 
 
 def lock_key(session: Session, key: str) -> None:
@@ -68,18 +66,12 @@ def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> Ord
 
 def invoice_data(order: Order, buyer: Buyer) -> dict[str, Any]:
     """The `order.placed` event's data: everything an invoice needs, money as strings."""
-    return {
-        "order_id": str(order.id),
-        "user_id": str(order.user_id),
-        "email": buyer.email,
-        "name": buyer.name,
-        "product_id": str(order.product_id),
-        "product_name": order.product_name,
-        "quantity": order.quantity,
-        "unit_price": format_money(order.unit_price),
-        "total": format_money(order.total),
-        "placed_at": order.created_at.isoformat(),
-    }
+    return order_placed_data(
+        order_id=order.id, user_id=order.user_id, email=buyer.email, name=buyer.name,
+        product_id=order.product_id, product_name=order.product_name,
+        quantity=order.quantity, unit_price=order.unit_price, total=order.total,
+        placed_at=order.created_at,
+    )
 
 
 def void_key(session: Session, key: str) -> Order | None:

@@ -14,12 +14,11 @@ from chalicelib.models import OutboxEvent, User
 from chalicelib.throttle import LoginThrottle
 from shop_common.email_address import canonical_email
 from shop_common.errors import Problem, conflict, not_found, too_many_requests, unauthorized
+from shop_common.events import USER_SIGNED_UP, signed_up_data
 from shop_common.outbox import record_event
 from shop_common.outbox_relay import transaction_publishing
 from shop_common.passwords import check_password, hash_password
 from shop_common.runtime import ServiceRuntime
-
-USER_SIGNED_UP = "user.signed_up"
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,8 @@ def create_user(session: Session, new: NewUser) -> User:
             session.flush()
     except IntegrityError:
         raise conflict("an account with this email exists", slug="email-taken") from None
-    record_event(session, OutboxEvent, USER_SIGNED_UP, {
-        "user_id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
-    })
+    record_event(session, OutboxEvent, USER_SIGNED_UP,
+                 signed_up_data(user.id, user.email, user.name, user.role))
     return user
 
 
