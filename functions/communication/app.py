@@ -10,10 +10,11 @@ from typing import Any
 
 from chalice.app import Chalice
 
+from chalicelib import SERVICE
 from chalicelib.delivery import deliver_batch
-from chalicelib.deps import SERVICE
+from chalicelib.deps import delivery_deps
 from chalicelib.emails import INVOICE, SIGNUP, invoice_email, welcome_email
-from chalicelib.schemas import OrderPlacedEvent, SignedUpEvent
+from shop_common.events import OrderPlacedEvent, SignedUpEvent
 from shop_common.metrics import observed
 
 app = Chalice(app_name="shop-communication")
@@ -23,11 +24,11 @@ app = Chalice(app_name="shop-communication")
 @observed(SERVICE, "signup_email")
 def signup_email(event: dict[str, Any], context: Any) -> dict[str, int]:
     """`user.signed_up` → a welcome email (queue communication.signup_email)."""
-    return deliver_batch(event, SignedUpEvent, SIGNUP, welcome_email)
+    return deliver_batch(delivery_deps(), event, SignedUpEvent, SIGNUP, welcome_email)
 
 
 @app.lambda_function(name="order_invoice")
 @observed(SERVICE, "order_invoice")
 def order_invoice(event: dict[str, Any], context: Any) -> dict[str, int]:
     """`order.placed` → an invoice email (queue communication.order_invoice)."""
-    return deliver_batch(event, OrderPlacedEvent, INVOICE, invoice_email)
+    return deliver_batch(delivery_deps(), event, OrderPlacedEvent, INVOICE, invoice_email)

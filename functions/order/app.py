@@ -6,19 +6,20 @@ import uuid
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
-from chalicelib import orders
-from chalicelib.deps import runtime, user_client
+from chalicelib import order_book
+from chalicelib.deps import intake_deps, runtime
 from chalicelib.intake import take_order
 from chalicelib.models import OutboxEvent
 from chalicelib.schemas import InternalOrderBody, OrderPage, VoidBody, VoidOut, order_view
 from shop_common.api_models import OrderOut
 from shop_common.api_spec import Access, Answer, health_operation, operation, page_params
-from shop_common.auth import SUPERADMIN, calling_service, current_user
+from shop_common.auth import SUPERADMIN
+from shop_common.callers import Callers
 from shop_common.db import transaction
 from shop_common.docs import install_api_docs
 from shop_common.health import health_response
 from shop_common.openapi import ApiInfo
-from shop_common.outbox_relay import publish_after_commit, relay_unpublished
+from shop_common.outbox_relay import relay_unpublished
 from shop_common.pagination import page_request
 from shop_common.tokens import UserClaims
 from shop_common.validation import parse_body
@@ -26,6 +27,8 @@ from shop_common.web import body_of, install_http_middleware, json_response, req
 
 app = Chalice(app_name="shop-order")
 install_http_middleware(app)
+# Only the product service places orders: it has reserved the stock first.
+callers = Callers(app, runtime, services=frozenset({"product"}))
 install_api_docs(app, ApiInfo(
     title="Serverless Shop: order service", version="1.0.0",
     description="Orders: each user reads their own (a superadmin reads all; another "
@@ -33,10 +36,6 @@ install_api_docs(app, ApiInfo(
                 "(`POST /products/{product_id}/orders`), which calls the internal routes "
                 "here. Errors are `application/problem+json` (RFC 9457).",
 ))
-
-# Only the product service places orders: it has reserved the stock first.
-INTERNAL_CALLERS = frozenset({"product"})
-
 
 def _owner_filter(user: UserClaims) -> uuid.UUID | None:
     """Whose orders the caller may see: their own, or everyone's for a superadmin."""
@@ -54,12 +53,9 @@ def _owner_filter(user: UserClaims) -> uuid.UUID | None:
                503: "the same key is being placed by another request, or the user service "
                     "did not answer"})
 def internal_create_order() -> Response:
-    rt = runtime()
-    calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
+    callers.service()
     body = parse_body(body_of(app), InternalOrderBody)
-    intake = take_order(rt.sessions, user_client(), body)
-    if intake.event_id is not None:
-        publish_after_commit(rt, OutboxEvent, [intake.event_id])
+    intake = take_order(intake_deps(), body)
     return json_response(intake.order, 201 if intake.created else 200)
 
 
@@ -69,10 +65,10 @@ def internal_create_order() -> Response:
            body=VoidBody)
 def internal_void_order() -> Response:
     rt = runtime()
-    calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
+    callers.service()
     body = parse_body(body_of(app), VoidBody)
     with transaction(rt.sessions) as session:
-        order = orders.void_key(session, body.idempotency_key)
+        order = order_book.void_key(session, body.idempotency_key)
         view = order_view(order) if order is not None else None
     return json_response({"order": view, "voided": view is None})
 
@@ -82,10 +78,10 @@ def internal_void_order() -> Response:
            Answer(200, "a page of orders", OrderPage), params=page_params())
 def list_orders() -> Response:
     rt = runtime()
-    user = current_user(request_of(app).headers, rt.keys, rt.settings)
+    user = callers.user()
     page = page_request(request_of(app).query_params)
     with transaction(rt.sessions) as session:
-        return json_response(orders.list_orders(session, page, _owner_filter(user)))
+        return json_response(order_book.list_orders(session, page, _owner_filter(user)))
 
 
 @app.route("/orders/{order_id}", methods=["GET"])
@@ -94,9 +90,10 @@ def list_orders() -> Response:
            problems={404: "no such order, or another user's (indistinguishable)"})
 def get_order(order_id: str) -> Response:
     rt = runtime()
-    user = current_user(request_of(app).headers, rt.keys, rt.settings)
+    user = callers.user()
     with transaction(rt.sessions) as session:
-        return json_response(order_view(orders.get_order(session, order_id, _owner_filter(user))))
+        order = order_book.get_order(session, order_id, _owner_filter(user))
+        return json_response(order_view(order))
 
 
 @app.route("/health", methods=["GET"])

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import catalog
+from chalicelib.cache_keys import page_key, product_key
 from chalicelib.deps import catalog_cache, ordering_deps, runtime
 from chalicelib.idempotency import idempotency_key
-from chalicelib.ordering import place_order
+from chalicelib.order_placement import place_order
 from chalicelib.reservations import OrderRequest
 from chalicelib.schemas import (
     PlaceOrderBody,
@@ -32,7 +32,7 @@ from shop_common.api_spec import (
     operation,
     page_params,
 )
-from shop_common.auth import current_enduser, current_superadmin, current_user
+from shop_common.callers import Callers
 from shop_common.db import transaction
 from shop_common.docs import install_api_docs
 from shop_common.health import health_response
@@ -43,6 +43,7 @@ from shop_common.web import body_of, install_http_middleware, json_response, req
 
 app = Chalice(app_name="shop-product")
 install_http_middleware(app)
+callers = Callers(app, runtime)
 install_api_docs(app, ApiInfo(
     title="Serverless Shop: product service", version="1.0.0",
     description="The catalog (cache-aside in Redis: `X-Cache: HIT|MISS`), superadmin "
@@ -68,15 +69,14 @@ LOCKED = "`locked` (the product is being changed by another request: retry)"
            params=page_params())
 def list_products() -> Response:
     rt = runtime()
-    current_user(request_of(app).headers, rt.keys, rt.settings)
+    callers.user()
     page = page_request(request_of(app).query_params)
 
     def load() -> str:
         with transaction(rt.sessions) as session:
             return json.dumps(catalog.list_page(session, page))
 
-    cursor_digest = hashlib.sha256(page.cursor.encode()).hexdigest()[:32]
-    cached = catalog_cache().get_or_load(("list", str(page.limit), cursor_digest), load)
+    cached = catalog_cache().get_or_load(page_key(page), load)
     return json_response(cached.body, headers={"X-Cache": cached.source})
 
 
@@ -86,7 +86,7 @@ def list_products() -> Response:
            problems={404: "no such product"})
 def get_product(product_id: str) -> Response:
     rt = runtime()
-    current_user(request_of(app).headers, rt.keys, rt.settings)
+    callers.user()
     key = catalog.parse_id(product_id)
 
     def load() -> str:
@@ -94,7 +94,7 @@ def get_product(product_id: str) -> Response:
             return json.dumps(product_view(catalog.get_product(session, key)))
 
     # A 404 raises out of load() and is never cached.
-    cached = catalog_cache().get_or_load(("product", str(key)), load)
+    cached = catalog_cache().get_or_load(product_key(key), load)
     return json_response(cached.body, headers={"X-Cache": cached.source})
 
 
@@ -103,7 +103,7 @@ def get_product(product_id: str) -> Response:
            Answer(201, "the new product", ProductOut, links=PRODUCT_LINKS), body=ProductBody)
 def create_product() -> Response:
     rt = runtime()
-    current_superadmin(request_of(app).headers, rt.keys, rt.settings)
+    callers.superadmin()
     body = parse_body(body_of(app), ProductBody)
     with transaction(rt.sessions) as session:
         view = product_view(catalog.create_product(session, body))
@@ -117,7 +117,7 @@ def create_product() -> Response:
            problems={404: "no such product", 409: LOCKED})
 def replace_product(product_id: str) -> Response:
     rt = runtime()
-    current_superadmin(request_of(app).headers, rt.keys, rt.settings)
+    callers.superadmin()
     key = catalog.parse_id(product_id)
     body = parse_body(body_of(app), ProductBody)
     with transaction(rt.sessions) as session:
@@ -131,7 +131,7 @@ def replace_product(product_id: str) -> Response:
            problems={404: "no such product", 409: LOCKED})
 def delete_product(product_id: str) -> Response:
     rt = runtime()
-    current_superadmin(request_of(app).headers, rt.keys, rt.settings)
+    callers.superadmin()
     key = catalog.parse_id(product_id)
     with transaction(rt.sessions) as session:
         catalog.delete_product(session, key)
@@ -163,8 +163,7 @@ def delete_product(product_id: str) -> Response:
                 "timeout or a 503 and it completes exactly once.",
 )
 def order_product(product_id: str) -> Response:
-    rt = runtime()
-    buyer = current_enduser(request_of(app).headers, rt.keys, rt.settings)
+    buyer = callers.enduser()
     key = idempotency_key(request_of(app).headers)
     product_key = catalog.parse_id(product_id)
     body = parse_body(body_of(app), PlaceOrderBody)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice.app import Chalice, CloudWatchEvent, Rate, Response
 
 from chalicelib import users
+from chalicelib.access_tokens import access_token_body
 from chalicelib.deps import client_limit, login_throttle, runtime
 from chalicelib.models import OutboxEvent
 from chalicelib.schemas import (
@@ -17,14 +18,14 @@ from chalicelib.schemas import (
     user_view,
 )
 from shop_common.api_spec import Access, Answer, Header, health_operation, operation
-from shop_common.auth import calling_service, current_superadmin, current_user
+from shop_common.callers import Callers
 from shop_common.db import transaction
 from shop_common.docs import install_api_docs
 from shop_common.errors import unauthorized
 from shop_common.health import health_response
 from shop_common.openapi import ApiInfo
-from shop_common.outbox_relay import relay_unpublished, transaction_publishing
-from shop_common.tokens import USER_TOKEN_KID, issue_user_token, public_jwk
+from shop_common.outbox_relay import relay_unpublished
+from shop_common.tokens import USER_TOKEN_KID, public_jwk
 from shop_common.validation import parse_body
 from shop_common.web import (
     body_of,
@@ -36,6 +37,7 @@ from shop_common.web import (
 
 app = Chalice(app_name="shop-user")
 install_http_middleware(app)
+callers = Callers(app, runtime, services=frozenset({"product", "order", "communication"}))
 install_api_docs(app, ApiInfo(
     title="Serverless Shop: user service", version="1.0.0",
     description="Sign-up and sign-in: registration creates endusers, login issues the user "
@@ -44,8 +46,6 @@ install_api_docs(app, ApiInfo(
                 "(RFC 9457).",
 ))
 
-INTERNAL_CALLERS = frozenset({"product", "order", "communication"})
-
 
 @app.route("/users/register", methods=["POST"])
 @operation("Register an enduser", Access.PUBLIC, Answer(201, "the new user", UserOut),
@@ -53,12 +53,9 @@ INTERNAL_CALLERS = frozenset({"product", "order", "communication"})
 def register() -> Response:
     users.check_client_limit(client_limit(), source_ip(request_of(app)))  # before any hashing
     body = parse_body(body_of(app), RegisterBody)
-    with transaction_publishing(runtime(), OutboxEvent) as session:
-        user = users.create_user(
-            session, users.NewUser(body.email, body.password, body.name, role="enduser")
-        )
-        view = user_view(user)
-    return json_response(view, 201)
+    user = users.sign_up(runtime(), users.NewUser(body.email, body.password, body.name,
+                                                  role="enduser"))
+    return json_response(user_view(user), 201)
 
 
 @app.route("/users/login", methods=["POST"])
@@ -74,17 +71,7 @@ def login() -> Response:
     with transaction(rt.sessions) as session:
         user = users.authenticate(session, login_throttle(), body.email, body.password, client)
         user_id, role = str(user.id), user.role
-    assert rt.keys.user_token_private is not None
-    token = issue_user_token(
-        rt.keys.user_token_private, user_id=user_id, role=role,
-        issuer=rt.settings.token_issuer, audience=rt.settings.token_audience,
-        ttl_seconds=rt.settings.access_token_ttl_seconds,
-    )
-    return json_response({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": rt.settings.access_token_ttl_seconds,
-    })
+    return json_response(access_token_body(rt.keys, rt.settings, user_id, role))
 
 
 @app.route("/users/me", methods=["GET"])
@@ -92,7 +79,7 @@ def login() -> Response:
            problems={401: "the account no longer exists"})
 def me() -> Response:
     rt = runtime()
-    claims = current_user(request_of(app).headers, rt.keys, rt.settings)
+    claims = callers.user()
     with transaction(rt.sessions) as session:
         user = users.find_by_id(session, claims.user_id)
         if user is None:
@@ -106,15 +93,11 @@ def me() -> Response:
            body=AdminCreateUserBody,
            problems={409: "`email-taken`: an account with this email exists"})
 def admin_create_user() -> Response:
-    rt = runtime()
-    current_superadmin(request_of(app).headers, rt.keys, rt.settings)
+    callers.superadmin()
     body = parse_body(body_of(app), AdminCreateUserBody)
-    with transaction_publishing(rt, OutboxEvent) as session:
-        user = users.create_user(
-            session, users.NewUser(body.email, body.password, body.name, body.role)
-        )
-        view = user_view(user)
-    return json_response(view, 201)
+    user = users.sign_up(runtime(), users.NewUser(body.email, body.password, body.name,
+                                                  body.role))
+    return json_response(user_view(user), 201)
 
 
 @app.route("/internal/users/{user_id}", methods=["GET"])
@@ -122,7 +105,7 @@ def admin_create_user() -> Response:
            problems={404: "no such user"})
 def internal_get_user(user_id: str) -> Response:
     rt = runtime()
-    calling_service(request_of(app).headers, rt.keys, rt.settings, INTERNAL_CALLERS)
+    callers.service()
     with transaction(rt.sessions) as session:
         return json_response(user_view(users.get_user(session, user_id)))
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from shop_common import events
 from tests.support.functions import function_module
 
-schemas = function_module("communication", "schemas")
 emails = function_module("communication", "emails")
 messages = function_module("communication", "messages")
 mailers = function_module("communication", "mailers")
@@ -48,7 +48,7 @@ def test_can_read_good_and_bad_messages_of_one_batch() -> None:
     wrong_type = json.dumps({**order_placed(), "type": "user.signed_up"}).encode()
     batch = messages.read_batch(
         mq_event(good, b"{not json", b"\xff\xfe", wrong_type, message_id="m-9"),
-        schemas.OrderPlacedEvent,
+        events.OrderPlacedEvent,
     )
     assert [str(e.event.data.order_id) for e in batch.events] == [ORDER_ID]
     assert [u.message.message_id for u in batch.unparseable] == ["m-9", "m-9", "m-9"]
@@ -71,7 +71,7 @@ def test_cannot_read_order_data_that_can_never_make_an_invoice(
     field: str, value: Any, named: str,
 ) -> None:
     body = json.dumps(order_placed(**{field: value})).encode()
-    batch = messages.read_batch(mq_event(body), schemas.OrderPlacedEvent)
+    batch = messages.read_batch(mq_event(body), events.OrderPlacedEvent)
     assert not batch.events and len(batch.unparseable) == 1
     reason = batch.unparseable[0].reason
     assert reason.startswith(f"{named}: "), reason
@@ -81,23 +81,23 @@ def test_cannot_read_order_data_that_can_never_make_an_invoice(
 def test_an_amount_is_read_exactly_from_a_json_number() -> None:
     body = json.dumps(order_placed(unit_price="U", total="T")).replace(
         '"U"', "9.999999999999999999").replace('"T"', "19.98").encode()
-    batch = messages.read_batch(mq_event(body), schemas.OrderPlacedEvent)
+    batch = messages.read_batch(mq_event(body), events.OrderPlacedEvent)
     assert [u.reason.split(":")[0] for u in batch.unparseable] == ["data.unit_price"]
     exact = json.dumps(order_placed(unit_price="U")).replace('"U"', "9.99").encode()
-    [parsed] = messages.read_batch(mq_event(exact), schemas.OrderPlacedEvent).events
+    [parsed] = messages.read_batch(mq_event(exact), events.OrderPlacedEvent).events
     assert str(parsed.event.data.unit_price) == "9.99"
 
 
 def test_an_address_is_read_in_its_canonical_form() -> None:
     body = json.dumps(order_placed(email="\uff21nn@B\u00fccher.Example")).encode()
-    [parsed] = messages.read_batch(mq_event(body), schemas.OrderPlacedEvent).events
+    [parsed] = messages.read_batch(mq_event(body), events.OrderPlacedEvent).events
     assert parsed.event.data.email == "ann@xn--bcher-kva.example"
 
 
 def test_a_message_keeps_its_properties_and_string_headers_for_parking() -> None:
     trace = {"bytes": list(b"abc-\xc3\xa9")}  # as AWS renders a string header
     batch = messages.read_batch(mq_event(b"{", message_id="m-1", headers={
-        "x-trace": trace, "x-count": 3}), schemas.OrderPlacedEvent)
+        "x-trace": trace, "x-count": 3}), events.OrderPlacedEvent)
     properties = batch.unparseable[0].message.properties
     assert properties.message_id == "m-1" and properties.type == "order.placed"
     assert properties.content_type == "application/json"
@@ -107,12 +107,12 @@ def test_a_message_keeps_its_properties_and_string_headers_for_parking() -> None
 def test_data_that_is_not_base64_is_unparseable() -> None:
     event = mq_event(b"{}")
     event["rmqMessagesByQueue"]["q::shop"][0]["data"] = "not base64!"
-    batch = messages.read_batch(event, schemas.OrderPlacedEvent)
+    batch = messages.read_batch(event, events.OrderPlacedEvent)
     assert [u.reason for u in batch.unparseable] == ["the data is not base64"]
 
 
 def test_can_render_an_invoice_with_product_quantity_unit_price_and_total() -> None:
-    event = schemas.OrderPlacedEvent.model_validate(order_placed(product_name="Lamp <XL>"))
+    event = events.OrderPlacedEvent.model_validate(order_placed(product_name="Lamp <XL>"))
     email = emails.invoice_email(event)
     assert email.kind == "invoice" and email.to == "ann@example.com"
     assert ORDER_ID in email.subject
@@ -124,7 +124,7 @@ def test_can_render_an_invoice_with_product_quantity_unit_price_and_total() -> N
 
 
 def test_can_render_a_welcome_email_escaping_html() -> None:
-    event = schemas.SignedUpEvent.model_validate({
+    event = events.SignedUpEvent.model_validate({
         "event_id": str(uuid.uuid4()), "type": "user.signed_up",
         "occurred_at": "2026-11-24T12:00:00Z",
         "data": {"user_id": str(uuid.uuid4()), "email": "bob@example.com",
@@ -137,7 +137,7 @@ def test_can_render_a_welcome_email_escaping_html() -> None:
 
 
 def test_can_build_a_text_and_html_message_identified_by_the_event() -> None:
-    event = schemas.OrderPlacedEvent.model_validate(order_placed())
+    event = events.OrderPlacedEvent.model_validate(order_placed())
     message = emails.mime_message(emails.invoice_email(event), "Shop <shop@example.com>")
     assert message["From"] == "Shop <shop@example.com>" and message["To"] == "ann@example.com"
     assert message["Message-ID"] == f"<{event.event_id}.invoice@example.com>"
@@ -166,7 +166,7 @@ def test_can_send_raw_mime_through_ses() -> None:
             self.calls.append(kwargs)
 
     client = FakeSes()
-    event = schemas.OrderPlacedEvent.model_validate(order_placed())
+    event = events.OrderPlacedEvent.model_validate(order_placed())
     message = emails.mime_message(emails.invoice_email(event), "shop@example.com")
     mailers.SesMailer(client).send(message)
     [call] = client.calls
@@ -178,7 +178,7 @@ def test_can_send_raw_mime_through_ses() -> None:
 def test_can_set_aside_json_nested_too_deep_and_still_read_the_rest() -> None:
     good = json.dumps(order_placed()).encode()
     batch = messages.read_batch(mq_event(b"[" * 100_000 + b"]" * 100_000, good),
-                                schemas.OrderPlacedEvent)
+                                events.OrderPlacedEvent)
     assert [str(e.event.data.order_id) for e in batch.events] == [ORDER_ID]
     assert len(batch.unparseable) == 1 and "RecursionError" in batch.unparseable[0].reason
 

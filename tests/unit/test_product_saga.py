@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from shop_common.service_client import Outcome
 from tests.support.functions import function_module
 
 saga = function_module("product", "saga")
 
 
 def test_an_order_that_exists_confirms_the_reservation() -> None:
-    assert saga.after_create_call(Outcome.SUCCESS) is saga.Step.CONFIRM
+    assert saga.after_create_call(saga.Created({"id": "1"})) is saga.Step.CONFIRM
     assert saga.after_void(order_exists=True) is saga.Step.CONFIRM
 
 
 def test_only_a_definite_refusal_restocks() -> None:
-    assert saga.after_create_call(Outcome.REJECTED) is saga.Step.RESTOCK
+    assert saga.after_create_call(saga.Refused("no such user")) is saga.Step.RESTOCK
     assert saga.after_void(order_exists=False) is saga.Step.RESTOCK
 
 
 def test_an_unknown_outcome_never_restocks() -> None:
-    assert saga.after_create_call(Outcome.UNKNOWN) is saga.Step.SETTLE_LATER
+    assert saga.after_create_call(saga.Unanswered("timed out")) is saga.Step.SETTLE_LATER
 
 
 @pytest.mark.parametrize(("status", "replay"), [
@@ -36,9 +33,3 @@ def test_a_replay_repeats_a_settled_answer_or_the_safe_call(status: str, replay:
 def test_an_unknown_status_is_a_bug_not_a_guess() -> None:
     with pytest.raises(ValueError):
         saga.on_replay("lost")
-
-
-def test_a_reservation_is_due_once_its_deadline_has_passed() -> None:
-    now = datetime(2026, 11, 25, tzinfo=UTC)
-    assert saga.is_due(now, now) and saga.is_due(now - timedelta(seconds=1), now)
-    assert not saga.is_due(now + timedelta(seconds=1), now)

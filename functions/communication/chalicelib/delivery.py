@@ -26,25 +26,38 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from chalicelib.deps import SERVICE, mailer, runtime
+from chalicelib import SERVICE
 from chalicelib.emails import Email, mime_message
 from chalicelib.mailers import Mailer, PermanentSendError
 from chalicelib.messages import Received, Unparseable, read_batch
 from chalicelib.models import ParkedMessage, SentEmail
 from shop_common import metrics
+from shop_common.clock import utcnow
 from shop_common.db import transaction
 from shop_common.messaging import MessageToPark, park_messages
-from shop_common.outbox import utcnow
 
 log = logging.getLogger("shop.communication")
 
 EventT = TypeVar("EventT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class DeliveryDeps:
+    """What delivering a batch needs: the database, the mail server, the sender address,
+    and the broker (URL, publish timeout in seconds) to park messages in."""
+
+    sessions: sessionmaker[Session]
+    mailer: Mailer
+    sender: str
+    amqp_url: str
+    park_timeout_seconds: float
 
 
 class BatchFailed(Exception):
@@ -99,16 +112,21 @@ def park_once(sessions: sessionmaker[Session], amqp_url: str, timeout: float,
     return True
 
 
-def deliver_batch(event: dict[str, Any], model: type[EventT], kind: str,
+def deliver_batch(deps: DeliveryDeps, event: dict[str, Any], model: type[EventT], kind: str,
                   render: Callable[[EventT], Email]) -> dict[str, int]:
+    """Send each event's email of `kind` once; park what can never be sent.
+
+    `event` is an Amazon MQ for RabbitMQ Lambda event. Returns the counts `sent`,
+    `duplicates`, `failed`, `parked`; raises BatchFailed when a message may succeed
+    later, so the mapping redelivers the whole batch.
+    """
     batch = read_batch(event, model)
-    rt = runtime()
     rejected = list(batch.unparseable)
     sent = duplicates = failed = 0
     for item in batch.events:
         email = render(item.event)
         try:
-            if send_once(rt.sessions, mailer(), email, rt.settings.mail_sender):
+            if send_once(deps.sessions, deps.mailer, email, deps.sender):
                 sent += 1
                 metrics.email_sent(SERVICE, kind)
                 log.info("email sent", extra={"kind": kind, "event_id": str(email.event_id)})
@@ -128,8 +146,7 @@ def deliver_batch(event: dict[str, Any], model: type[EventT], kind: str,
         extra = {"queue": bad.message.queue, "message_id": bad.message.message_id,
                  "reason": bad.reason}
         try:
-            if park_once(rt.sessions, str(rt.settings.amqp_url),
-                         rt.settings.amqp_publish_timeout_seconds, bad):
+            if park_once(deps.sessions, deps.amqp_url, deps.park_timeout_seconds, bad):
                 parked += 1
                 log.error("message parked in the dead-letter queue", extra=extra)
         except Exception:

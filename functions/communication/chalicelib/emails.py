@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from html import escape
 
-from chalicelib.schemas import OrderPlacedEvent, SignedUpEvent
+from shop_common.events import OrderPlacedEvent, SignedUpEvent
 from shop_common.money import format_money
 
 SIGNUP = "signup"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shop_common.outbox import utcnow
+from shop_common.clock import utcnow
 
 
 class Base(DeclarativeBase):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from chalicelib import SERVICE
+from chalicelib.intake import IntakeDeps
 from shop_common.runtime import ServiceRuntime, get_runtime
 from shop_common.service_client import ServiceClient
-
-SERVICE = "order"
 
 
 def runtime() -> ServiceRuntime:
@@ -17,3 +17,7 @@ def runtime() -> ServiceRuntime:
 @cache
 def user_client() -> ServiceClient:
     return ServiceClient(runtime().settings, runtime().keys)
+
+
+def intake_deps() -> IntakeDeps:
+    return IntakeDeps(runtime(), user_client())

@@ -3,18 +3,19 @@
 The buyer is looked up before any lock is taken (it is an HTTP call), then the key's
 lock is held only for the check-and-insert. A replay answers with the order already
 made; a voided key is a definite refusal (409), so the product service may restock.
+A new order's `order.placed` event is published as soon as the order is committed.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from chalicelib.buyers import look_up_buyer
-from chalicelib.orders import (
+from chalicelib.models import OutboxEvent
+from chalicelib.order_book import (
     create_order,
     find_by_key,
     is_voided,
@@ -25,15 +26,24 @@ from chalicelib.orders import (
 from chalicelib.schemas import InternalOrderBody, order_view
 from shop_common.db import transaction
 from shop_common.errors import Problem, service_unavailable
+from shop_common.outbox_relay import transaction_publishing
+from shop_common.runtime import ServiceRuntime
 from shop_common.service_client import ServiceClient
+
+
+@dataclass(frozen=True)
+class IntakeDeps:
+    """What taking an order needs: the service's runtime (database, broker settings) and
+    a client for the user service."""
+
+    runtime: ServiceRuntime
+    users: ServiceClient
 
 
 @dataclass(frozen=True)
 class Intake:
     order: dict[str, Any]
     created: bool
-    # The `order.placed` outbox row written with the order; None for a replay.
-    event_id: uuid.UUID | None = None
 
 
 def _replay(session: Session, body: InternalOrderBody) -> Intake | None:
@@ -45,21 +55,24 @@ def _replay(session: Session, body: InternalOrderBody) -> Intake | None:
     return None
 
 
-def take_order(sessions: sessionmaker[Session], users: ServiceClient,
-               body: InternalOrderBody) -> Intake:
-    with transaction(sessions) as session:
+def take_order(deps: IntakeDeps, body: InternalOrderBody) -> Intake:
+    """The order for `body.idempotency_key`: made now (`created`) or made before.
+
+    Raises 409 `order-voided` for a voided key, 422 for a reused key or an unknown
+    buyer, 503 when the user service does not answer or another request holds the key.
+    """
+    with transaction(deps.runtime.sessions) as session:
         replay = _replay(session, body)
     if replay is not None:
         return replay
-    buyer = look_up_buyer(users, body.user_id)
+    buyer = look_up_buyer(deps.users, body.user_id)
     try:
-        with transaction(sessions) as session:
+        with transaction_publishing(deps.runtime, OutboxEvent) as session:
             lock_key(session, body.idempotency_key)
             replay = _replay(session, body)
             if replay is not None:
                 return replay
-            created = create_order(session, body, buyer)
-            view = order_view(created.order)
+            view = order_view(create_order(session, body, buyer))
     except Problem as problem:
         if problem.slug == "locked":
             # Another request holds this key: its outcome is unknown to us, so this must
@@ -67,4 +80,4 @@ def take_order(sessions: sessionmaker[Session], users: ServiceClient,
             raise service_unavailable("this order is being placed by another request",
                                       slug="order-in-progress") from problem
         raise
-    return Intake(view, created=True, event_id=created.event_id)
+    return Intake(view, created=True)

@@ -9,7 +9,8 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, Numeric, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shop_common.outbox import OutboxMixin, utcnow
+from shop_common.clock import utcnow
+from shop_common.outbox import OutboxMixin
 
 PLACED = "placed"
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from chalicelib.models import Product
 from chalicelib.schemas import ProductBody, product_view
+from shop_common.clock import utcnow
 from shop_common.errors import not_found
-from shop_common.outbox import utcnow
 from shop_common.pagination import PageRequest, page_body
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cache
 
+from chalicelib import SERVICE
 from chalicelib.catalog_cache import CatalogCache
-from chalicelib.order_client import OrderServiceClient
-from chalicelib.ordering import OrderingDeps
+from chalicelib.order_placement import OrderingDeps
+from chalicelib.order_service_client import OrderServiceClient
 from shop_common.runtime import ServiceRuntime, get_runtime
 from shop_common.service_client import ServiceClient
-
-SERVICE = "product"
 
 
 def runtime() -> ServiceRuntime:
@@ -26,7 +25,7 @@ def catalog_cache() -> CatalogCache:
 
 
 @cache
-def order_client() -> OrderServiceClient:
+def order_service_client() -> OrderServiceClient:
     rt = runtime()
     return OrderServiceClient(ServiceClient(rt.settings, rt.keys))
 
@@ -35,7 +34,7 @@ def ordering_deps() -> OrderingDeps:
     settings = runtime().settings
     return OrderingDeps(
         sessions=runtime().sessions,
-        orders=order_client(),
+        orders=order_service_client(),
         cache=catalog_cache(),
         strategy=settings.order_strategy,
         hold_for=timedelta(seconds=settings.reservation_settle_after_seconds),

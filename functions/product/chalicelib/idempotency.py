@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Mapping
 
-from shop_common.errors import FieldError, Problem, bad_request
+from shop_common.errors import bad_request
 from shop_common.idempotency import fingerprint
 
 HEADER = "Idempotency-Key"
@@ -31,11 +31,3 @@ def request_fingerprint(product_id: uuid.UUID, quantity: int) -> str:
     """What makes two requests "the same" for one key: the product and the body."""
     return fingerprint({"product_id": str(product_id), "quantity": quantity})
 
-
-def key_reused() -> Problem:
-    return Problem(
-        422, "Unprocessable Content",
-        f"this {HEADER} was already used for a different request",
-        slug="idempotency-key-reused",
-        errors=[FieldError(HEADER, "already used for a different request")],
-    )

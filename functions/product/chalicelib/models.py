@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shop_common.outbox import utcnow
+from shop_common.clock import utcnow
 
 PENDING = "pending"
 CONFIRMED = "confirmed"

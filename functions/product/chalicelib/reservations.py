@@ -17,15 +17,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from chalicelib import SERVICE
 from chalicelib.catalog import lock_product
-from chalicelib.idempotency import key_reused, request_fingerprint
+from chalicelib.idempotency import HEADER, request_fingerprint
 from chalicelib.models import CANCELLED, CONFIRMED, PENDING, Product, Reservation
-from chalicelib.order_client import OrderDraft
+from shop_common.clock import utcnow
 from shop_common.errors import conflict, not_found
+from shop_common.idempotency import key_reused
 from shop_common.metrics import order_conflict
-from shop_common.outbox import utcnow
-
-SERVICE = "product"
 
 
 @dataclass(frozen=True)
@@ -53,13 +52,6 @@ class ReservationSnapshot:
     status: str
     response_status: int | None
     response_body: dict[str, Any] | None
-
-    def draft(self) -> OrderDraft:
-        return OrderDraft(
-            reservation_id=str(self.id), user_id=str(self.user_id),
-            product_id=str(self.product_id), product_name=self.product_name,
-            quantity=self.quantity, unit_price=self.unit_price,
-        )
 
 
 def snapshot_of(reservation: Reservation) -> ReservationSnapshot:
@@ -89,7 +81,7 @@ def load_reservation(session: Session, reservation_id: uuid.UUID) -> Reservation
 
 def _same_request(reservation: Reservation, request: OrderRequest) -> Reservation:
     if reservation.request_hash != request.fingerprint:
-        raise key_reused()
+        raise key_reused(HEADER)
     return reservation
 
 
@@ -128,7 +120,7 @@ def reserve_stock(session: Session, request: OrderRequest,
     except IntegrityError:
         # The same key committed at this moment for another product (the same product
         # would have waited on the row lock): a different request under one key.
-        raise key_reused() from None
+        raise key_reused(HEADER) from None
     return snapshot_of(reservation), True
 
 

@@ -12,11 +12,10 @@ order. What happens to the reservation depends only on what that call said:
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 
 from chalicelib.models import CANCELLED, CONFIRMED, PENDING
-from shop_common.service_client import Outcome
+from chalicelib.order_service_client import Created, CreateResult, Refused, Unanswered
 
 
 class Step(Enum):
@@ -30,12 +29,14 @@ class Replay(Enum):
     CALL_AGAIN = "call-again"  # still pending: the create call is safe to repeat
 
 
-def after_create_call(outcome: Outcome) -> Step:
-    return {
-        Outcome.SUCCESS: Step.CONFIRM,
-        Outcome.REJECTED: Step.RESTOCK,
-        Outcome.UNKNOWN: Step.SETTLE_LATER,
-    }[outcome]
+def after_create_call(result: CreateResult) -> Step:
+    match result:
+        case Created():
+            return Step.CONFIRM
+        case Refused():
+            return Step.RESTOCK
+        case Unanswered():
+            return Step.SETTLE_LATER
 
 
 def after_void(order_exists: bool) -> Step:
@@ -49,8 +50,3 @@ def on_replay(status: str) -> Replay:
     if status == PENDING:
         return Replay.CALL_AGAIN
     raise ValueError(f"unknown reservation status {status!r}")
-
-
-def is_due(settle_after: datetime, now: datetime) -> bool:
-    """Whether the sweeper may settle a pending reservation now."""
-    return settle_after <= now

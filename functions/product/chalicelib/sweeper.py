@@ -13,18 +13,18 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib.ordering import OrderingDeps
+from chalicelib import SERVICE
+from chalicelib.order_placement import OrderingDeps
 from chalicelib.reservations import cancel, confirm, due_reservations
 from chalicelib.saga import Step, after_void
+from shop_common.clock import utcnow
 from shop_common.db import transaction
 from shop_common.errors import Problem
 from shop_common.metrics import order_placed
-from shop_common.outbox import utcnow
 from shop_common.service_client import ServiceCallFailed
 
 log = logging.getLogger("shop.product.sweeper")
 
-SERVICE = "product"
 BATCH = 100
 
 

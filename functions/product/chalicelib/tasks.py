@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from chalicelib.deps import catalog_cache, ordering_deps, runtime
 from chalicelib.models import Product
 from chalicelib.sweeper import settle_due_reservations
+from shop_common.clock import utcnow
 from shop_common.db import transaction
-from shop_common.outbox import utcnow
 
 # Fixed ids make seeding idempotent: a product already there is left as it is.
 DEMO_NAMESPACE = uuid.UUID("5b0f3c1e-7d43-4a8e-9c55-1f6a2d9e8b10")

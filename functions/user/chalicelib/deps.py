@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
+from chalicelib import SERVICE
 from chalicelib.client_limit import ClientRateLimit
 from chalicelib.throttle import LoginPolicy, LoginThrottle
 from shop_common.runtime import ServiceRuntime, get_runtime
-
-SERVICE = "user"
 
 
 def runtime() -> ServiceRuntime:

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, String, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shop_common.outbox import OutboxMixin, utcnow
+from shop_common.clock import utcnow
+from shop_common.outbox import OutboxMixin
 
 
 class Base(DeclarativeBase):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from chalicelib import users
 from chalicelib.deps import runtime
-from chalicelib.models import OutboxEvent
 from shop_common.db import transaction
-from shop_common.outbox_relay import transaction_publishing
 from shop_common.passwords import verify_password
 
 
@@ -24,8 +22,6 @@ def create_superadmin(email: str, password: str, name: str = "Superadmin") -> st
     from chalicelib.schemas import AdminCreateUserBody
 
     body = AdminCreateUserBody(email=email, password=password, name=name, role="superadmin")
-    with transaction_publishing(runtime(), OutboxEvent) as session:
-        user = users.create_user(
-            session, users.NewUser(body.email, body.password, body.name, body.role)
-        )
-        return f"superadmin {user.email} created"
+    user = users.sign_up(runtime(), users.NewUser(body.email, body.password, body.name,
+                                                  body.role))
+    return f"superadmin {user.email} created"

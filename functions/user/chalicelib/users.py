@@ -14,10 +14,11 @@ from chalicelib.models import OutboxEvent, User
 from chalicelib.throttle import LoginThrottle
 from shop_common.email_address import canonical_email
 from shop_common.errors import Problem, conflict, not_found, too_many_requests, unauthorized
+from shop_common.events import USER_SIGNED_UP, signed_up_data
 from shop_common.outbox import record_event
+from shop_common.outbox_relay import transaction_publishing
 from shop_common.passwords import check_password, hash_password
-
-USER_SIGNED_UP = "user.signed_up"
+from shop_common.runtime import ServiceRuntime
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,20 @@ def create_user(session: Session, new: NewUser) -> User:
             session.flush()
     except IntegrityError:
         raise conflict("an account with this email exists", slug="email-taken") from None
-    record_event(session, OutboxEvent, USER_SIGNED_UP, {
-        "user_id": str(user.id), "email": user.email, "name": user.name, "role": user.role,
-    })
+    record_event(session, OutboxEvent, USER_SIGNED_UP,
+                 signed_up_data(user.id, user.email, user.name, user.role))
     return user
+
+
+def sign_up(runtime: ServiceRuntime, new: NewUser) -> User:
+    """Create the account and publish its `user.signed_up` event once it is committed.
+
+    Raises a 409 problem (`email-taken`) when the canonical email has an account. The
+    event is published right after the commit, or by the outbox relay if the broker
+    cannot take it then.
+    """
+    with transaction_publishing(runtime, OutboxEvent) as session:
+        return create_user(session, new)
 
 
 def check_client_limit(limit: ClientRateLimit, client: str) -> None:

@@ -26,7 +26,9 @@ def order_publishing_missing() -> str | None:
     if not ORDER_APP.is_file() or not PRODUCT_APP.is_file():
         return "the product and order services do not exist yet"
     source = ORDER_APP.read_text()
-    publishes = "publish_after_commit" in source or "transaction_publishing" in source
+    logic = "".join(p.read_text() for p in (ORDER_APP.parent / "chalicelib").glob("*.py"))
+    publishes = any(way in source + logic
+                    for way in ("publish_after_commit", "transaction_publishing"))
     if not publishes or "relay_unpublished" not in source:
         return ("functions/order/app.py does not publish its outbox yet: call "
                 "shop_common.outbox_relay.publish_after_commit after the order commits and "

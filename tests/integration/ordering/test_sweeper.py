@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
+from shop_common.clock import utcnow
 from shop_common.config import validate_settings
 from shop_common.db import create_db_engine
-from shop_common.outbox import utcnow
 from shop_common.service_client import unavailable
 from tests.integration.ordering.conftest import scalar
 from tests.support.functions import function_module

@@ -24,6 +24,7 @@ ENDUSER = "enduser"
 
 
 def bearer_token(headers: Mapping[str, str]) -> str:
+    """The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1); 401 without one."""
     value = headers.get("authorization") or ""
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -32,6 +33,11 @@ def bearer_token(headers: Mapping[str, str]) -> str:
 
 
 def current_user(headers: Mapping[str, str], keys: KeyRing, settings: Settings) -> UserClaims:
+    """The verified claims of the caller's user token (any role).
+
+    Raises a 401 problem when the header is missing or the token is invalid: wrong
+    signature, issuer or audience, expired, or a service token.
+    """
     try:
         # Cached until the token's exp: an Ed25519 verify per request was a seventh of
         # a busy service's CPU, for the same few tokens again and again.
@@ -46,6 +52,7 @@ def current_user(headers: Mapping[str, str], keys: KeyRing, settings: Settings) 
 
 
 def current_superadmin(headers: Mapping[str, str], keys: KeyRing, settings: Settings) -> UserClaims:
+    """A superadmin's verified claims; 401 as `current_user`, 403 for another role."""
     user = current_user(headers, keys, settings)
     if user.role != SUPERADMIN:
         raise forbidden("superadmins only")
@@ -53,6 +60,7 @@ def current_superadmin(headers: Mapping[str, str], keys: KeyRing, settings: Sett
 
 
 def current_enduser(headers: Mapping[str, str], keys: KeyRing, settings: Settings) -> UserClaims:
+    """An enduser's verified claims; 401 as `current_user`, 403 for another role."""
     user = current_user(headers, keys, settings)
     if user.role != ENDUSER:
         raise forbidden("endusers only")

@@ -17,6 +17,11 @@ else:
 
 
 def create_redis(settings: Settings) -> RedisClient:
+    """A client of `settings.redis_url` (the service's own ACL user and logical database).
+
+    Connects lazily: nothing is sent before the first command. Timeouts are 0.5 s, and a
+    failed command raises redis.RedisError rather than being retried.
+    """
     # Short timeouts: Redis is a cache and a throttle here, never worth a slow request.
     return redis.Redis.from_url(
         str(settings.redis_url),
@@ -25,7 +30,3 @@ def create_redis(settings: Settings) -> RedisClient:
         health_check_interval=30,
         retry_on_timeout=False,
     )
-
-
-def namespaced(settings: Settings, *parts: str) -> str:
-    return settings.redis_namespace + ":".join(parts)

@@ -65,10 +65,12 @@ class Problem(ChaliceUnhandledError):
 
 
 def bad_request(detail: str, slug: str = "bad-request") -> Problem:
+    """A 400 problem."""
     return Problem(400, "Bad Request", detail, slug=slug)
 
 
 def unauthorized(detail: str = "a valid bearer token is required") -> Problem:
+    """A 401 problem with `WWW-Authenticate: Bearer` (RFC 6750 §3)."""
     return Problem(
         401, "Unauthorized", detail, slug="unauthorized",
         headers={"WWW-Authenticate": 'Bearer realm="shop"'},
@@ -76,18 +78,22 @@ def unauthorized(detail: str = "a valid bearer token is required") -> Problem:
 
 
 def forbidden(detail: str = "you may not do this") -> Problem:
+    """A 403 problem: the caller is known but may not do this."""
     return Problem(403, "Forbidden", detail, slug="forbidden")
 
 
 def not_found(detail: str = "no such resource") -> Problem:
+    """A 404 problem."""
     return Problem(404, "Not Found", detail, slug="not-found")
 
 
 def conflict(detail: str, slug: str = "conflict", **extra: Any) -> Problem:
+    """A 409 problem; `extra` members are added to its body (RFC 9457 §3.2)."""
     return Problem(409, "Conflict", detail, slug=slug, extra=extra)
 
 
 def validation_failed(errors: list[FieldError]) -> Problem:
+    """A 422 problem listing `errors` under `errors`, their fields named in `detail`."""
     names = ", ".join(sorted({e.field for e in errors}))
     return Problem(
         422, "Unprocessable Content", f"invalid fields: {names}", slug="validation", errors=errors
@@ -95,6 +101,7 @@ def validation_failed(errors: list[FieldError]) -> Problem:
 
 
 def too_many_requests(detail: str, retry_after_seconds: int) -> Problem:
+    """A 429 problem with `Retry-After` in whole seconds, at least 1 (RFC 9110 §10.2.3)."""
     return Problem(
         429, "Too Many Requests", detail, slug="throttled",
         headers={"Retry-After": str(max(1, retry_after_seconds))},
@@ -102,6 +109,7 @@ def too_many_requests(detail: str, retry_after_seconds: int) -> Problem:
 
 
 def service_unavailable(detail: str, slug: str = "unavailable", retry_after: int = 1) -> Problem:
+    """A 503 problem with `Retry-After: retry_after` seconds (RFC 9110 §10.2.3)."""
     return Problem(
         503, "Service Unavailable", detail, slug=slug, headers={"Retry-After": str(retry_after)}
     )

@@ -51,6 +51,7 @@ def parse_money(value: object) -> Decimal:
 
 
 def format_money(amount: Decimal) -> str:
+    """`amount` as text with exactly two places ("9.90"), rounded half-even."""
     return str(amount.quantize(CENT))
 
 

@@ -8,15 +8,13 @@ the messaging module; here they are only made durable.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from shop_common.clock import utcnow
 
 
 class OutboxMixin:
@@ -32,7 +30,11 @@ class OutboxMixin:
 
 def event_message(event_id: uuid.UUID, event_type: str, occurred_at: datetime,
                   data: dict[str, Any]) -> dict[str, Any]:
-    """The message body DESIGN.md §3 fixes: event_id, type, occurred_at, data."""
+    """The message body every consumer reads: `{event_id, type, occurred_at, data}`.
+
+    `event_id` is a UUID string (consumers deduplicate on it), `occurred_at` an ISO 8601
+    timestamp, `data` the event's own JSON-ready fields.
+    """
     return {
         "event_id": str(event_id),
         "type": event_type,
@@ -43,6 +45,12 @@ def event_message(event_id: uuid.UUID, event_type: str, occurred_at: datetime,
 
 def record_event(session: Session, model: type[OutboxMixin], event_type: str,
                  data: dict[str, Any]) -> OutboxMixin:
+    """Add an event row of type `event_type` to `session` and return it (not yet flushed).
+
+    `data` must be JSON-ready; the row's `payload` is the whole message body
+    (`event_message`), its `id` the new event id. Committing the session commits the event
+    with the business change it describes.
+    """
     # Attributes set one by one: the mixin alone has no mapped constructor to type-check.
     event = model()
     event.id = uuid.uuid4()

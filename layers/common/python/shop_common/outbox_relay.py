@@ -28,9 +28,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from shop_common import metrics
+from shop_common.clock import utcnow
 from shop_common.db import transaction
 from shop_common.messaging import EventPublisher, OutgoingEvent, get_publisher
-from shop_common.outbox import OutboxMixin, utcnow
+from shop_common.outbox import OutboxMixin
 from shop_common.runtime import ServiceRuntime
 
 log = logging.getLogger("shop.outbox")
@@ -42,6 +43,7 @@ RELAY_MAX_BATCHES = 20
 
 
 def outgoing_event(row: OutboxMixin) -> OutgoingEvent:
+    """An outbox row as the publisher sends it: its payload as compact JSON bytes."""
     return OutgoingEvent(
         event_id=str(row.id),
         event_type=row.event_type,

@@ -56,6 +56,7 @@ def normalize_password(password: str) -> str:
 
 
 def hash_password(password: str) -> str:
+    """An argon2id hash (PHC string) of the NFKC-normalised `password`."""
     return _hasher().hash(normalize_password(password))
 
 
@@ -86,4 +87,5 @@ def check_password(password_hash: str | None, password: str) -> PasswordCheck:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash` (None never matches, in the same time)."""
     return check_password(password_hash, password).valid

@@ -32,6 +32,12 @@ class ServiceRuntime:
 
     @classmethod
     def start(cls, service: str) -> ServiceRuntime:
+        """Read and validate the settings, load the keys, and build the database engine
+        and Redis client of `service`.
+
+        Raises SettingsError (a missing or invalid setting, named) or a key-loading error;
+        nothing connects yet, so a database that is down fails the first request, not this.
+        """
         # In the cloud the credentials come from Secrets Manager, by name, at cold start.
         settings = validate_settings(service, fill_credentials(gather_environment(service)))
         configure_logging(service, settings.log_level)
@@ -50,4 +56,5 @@ class ServiceRuntime:
 
 @cache
 def get_runtime(service: str) -> ServiceRuntime:
+    """The runtime of `service`, started on the first call and the same one afterwards."""
     return ServiceRuntime.start(service)

@@ -89,12 +89,14 @@ class ServiceUnavailable(ServiceCallFailed):
 
 
 def upstream_detail(body: Any) -> str:
+    """The `detail` (or `title`) of a problem body another service answered; "" otherwise."""
     if isinstance(body, dict):
         return str(body.get("detail") or body.get("title") or "")
     return ""
 
 
 def rejected(service: str, status: int, body: Any) -> ServiceRejected:
+    """The 503 problem for a definite 4xx from `service` (`dependency-refused`, Retry-After 1 s)."""
     detail = f"the {service} service refused the request ({status})"
     reason = upstream_detail(body)
     return ServiceRejected(
@@ -106,6 +108,7 @@ def rejected(service: str, status: int, body: Any) -> ServiceRejected:
 
 def unavailable(service: str, reason: str, status: int | None = None,
                 body: Any = None) -> ServiceUnavailable:
+    """The 503 problem for a call to `service` of unknown outcome (`dependency-unavailable`)."""
     return ServiceUnavailable(
         503, "Service Unavailable", f"the {service} service is unavailable: {reason}",
         slug="dependency-unavailable", headers={"Retry-After": "1"},
@@ -140,6 +143,7 @@ class ServiceClient:
         self._sleep = sleep
 
     def base_url(self, service: str) -> str:
+        """The base URL of `service` ("user", "product" or "order"); ValueError otherwise."""
         urls = {
             "user": self._settings.user_service_url,
             "product": self._settings.product_service_url,
@@ -203,7 +207,9 @@ class ServiceClient:
         raise failure
 
     def get(self, service: str, path: str) -> ServiceReply:
+        """GET `path` of `service`, retried as `call` allows; raises as `call` does."""
         return self.call(service, "GET", path)
 
     def post(self, service: str, path: str, json: Any, *, idempotent: bool = False) -> ServiceReply:
+        """POST `json` to `path` of `service`, retried only if `idempotent`; raises as `call`."""
         return self.call(service, "POST", path, json=json, idempotent=idempotent)

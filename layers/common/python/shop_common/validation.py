@@ -64,6 +64,7 @@ def text_errors(data: Any) -> list[FieldError]:
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
+    """One FieldError per pydantic error: its dotted location (or "body") and message."""
     errors = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error["loc"]) or "body"
@@ -83,6 +84,11 @@ def loads_exact(text: bytes | str) -> Any:
 
 
 def parse_json(raw_body: bytes | str | None) -> Any:
+    """The JSON of a request body, numbers exact (Decimal/int).
+
+    Raises a 400 problem for an empty, oversized (> MAX_BODY_BYTES), malformed or too
+    deeply nested body.
+    """
     if isinstance(raw_body, str):
         raw_body = raw_body.encode()
     if not raw_body:
@@ -99,6 +105,11 @@ def parse_json(raw_body: bytes | str | None) -> Any:
 
 
 def parse_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
+    """The request body validated as `model`.
+
+    Raises a 400 problem when it is not a JSON object (see `parse_json`), and a 422
+    listing every bad field (unknown fields and control characters in text included).
+    """
     data = parse_json(raw_body)
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object", slug="malformed-json")

@@ -1,13 +1,12 @@
-"""Orders in the database: created with their `order.placed` event, voided keys, reads.
+"""The order book: orders with their `order.placed` events, voided keys, and reads.
 
-`create_order` writes the order and its outbox row in the caller's transaction; the
-caller commits, then may publish the event by its id.
+`create_order` writes the order and its outbox row in the caller's transaction, so
+the event exists exactly when the order does; intake.py publishes it after the commit.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
@@ -16,18 +15,12 @@ from sqlalchemy.orm import Session
 from chalicelib.buyers import Buyer
 from chalicelib.models import PLACED, Order, OutboxEvent, VoidedKey
 from chalicelib.schemas import InternalOrderBody, order_view
-from shop_common.errors import FieldError, Problem, conflict, not_found
-from shop_common.money import format_money
-from shop_common.outbox import record_event, utcnow
+from shop_common.clock import utcnow
+from shop_common.errors import Problem, conflict, not_found
+from shop_common.events import ORDER_PLACED, order_placed_data
+from shop_common.idempotency import key_reused
+from shop_common.outbox import record_event
 from shop_common.pagination import PageRequest, page_body
-
-ORDER_PLACED = "order.placed"
-
-
-@dataclass(frozen=True)
-class CreatedOrder:
-    order: Order
-    event_id: uuid.UUID
 
 
 def lock_key(session: Session, key: str) -> None:
@@ -47,17 +40,9 @@ def is_voided(session: Session, key: str) -> bool:
     return session.get(VoidedKey, key) is not None
 
 
-def key_reused() -> Problem:
-    # A 422 lists its bad fields (DESIGN.md §3), as the product service's twin does.
-    return Problem(422, "Unprocessable Content",
-                   "this idempotency key was already used for a different order",
-                   slug="idempotency-key-reused",
-                   errors=[FieldError("idempotency_key", "already used for a different order")])
-
-
 def same_order(order: Order, body: InternalOrderBody) -> Order:
     if order.request_hash != body.fingerprint():
-        raise key_reused()
+        raise key_reused("idempotency_key", "order")
     return order
 
 
@@ -65,7 +50,7 @@ def order_voided() -> Problem:
     return conflict("this order was cancelled and can no longer be placed", slug="order-voided")
 
 
-def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> CreatedOrder:
+def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> Order:
     """Insert the order and its `order.placed` event; the caller holds the key's lock."""
     order = Order(
         id=uuid.uuid4(), idempotency_key=body.idempotency_key, request_hash=body.fingerprint(),
@@ -74,25 +59,19 @@ def create_order(session: Session, body: InternalOrderBody, buyer: Buyer) -> Cre
         total=body.unit_price * body.quantity, status=PLACED, created_at=utcnow(),
     )
     session.add(order)
-    event = record_event(session, OutboxEvent, ORDER_PLACED, invoice_data(order, buyer))
+    record_event(session, OutboxEvent, ORDER_PLACED, invoice_data(order, buyer))
     session.flush()
-    return CreatedOrder(order, event.id)
+    return order
 
 
 def invoice_data(order: Order, buyer: Buyer) -> dict[str, Any]:
     """The `order.placed` event's data: everything an invoice needs, money as strings."""
-    return {
-        "order_id": str(order.id),
-        "user_id": str(order.user_id),
-        "email": buyer.email,
-        "name": buyer.name,
-        "product_id": str(order.product_id),
-        "product_name": order.product_name,
-        "quantity": order.quantity,
-        "unit_price": format_money(order.unit_price),
-        "total": format_money(order.total),
-        "placed_at": order.created_at.isoformat(),
-    }
+    return order_placed_data(
+        order_id=order.id, user_id=order.user_id, email=buyer.email, name=buyer.name,
+        product_id=order.product_id, product_name=order.product_name,
+        quantity=order.quantity, unit_price=order.unit_price, total=order.total,
+        placed_at=order.created_at,
+    )
 
 
 def void_key(session: Session, key: str) -> Order | None:
