@@ -32,11 +32,11 @@ from dataclasses import dataclass
 
 import redis
 
+from chalicelib import SERVICE
 from shop_common.metrics import cache_request
 
 log = logging.getLogger("shop.product.cache")
 
-SERVICE = "product"
 HIT = "HIT"
 MISS = "MISS"
 VERSION_TTL_SECONDS = 86400
