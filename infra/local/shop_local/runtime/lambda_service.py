@@ -28,7 +28,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections import deque
 from collections.abc import Coroutine, Iterable, Mapping
 from pathlib import Path
@@ -45,6 +44,7 @@ from shop_local.runtime.environment import (
     trace_id,
 )
 from shop_local.runtime.function_logs import LogWriter
+from shop_local.runtime.ids import request_id as new_request_id
 from shop_local.runtime.invocation import (
     SYNC_PAYLOAD_LIMIT_BYTES,
     FunctionNotFound,
@@ -82,13 +82,20 @@ class FunctionPool:
         self.generation = 0
         self._generations: dict[ExecutionEnvironment, int] = {}
 
+    def take_idle(self) -> ExecutionEnvironment | None:
+        """A warm environment now, or None when none is idle."""
+        while self._idle:
+            environment = self._idle.pop()
+            if environment.state == "idle":
+                return environment
+        return None
+
     async def acquire(self) -> ExecutionEnvironment:
         """An idle environment for one invocation; raises TooManyRequests or InitFailed."""
         while True:
-            while self._idle:
-                environment = self._idle.pop()
-                if environment.state == "idle":
-                    return environment
+            environment = self.take_idle()
+            if environment is not None:
+                return environment
             if len(self.environments) < self.limit:
                 return await self._cold_start()
             if self.throttles:
@@ -368,7 +375,7 @@ class LambdaService:
         pool = self._pools.get(function_name)
         if pool is None:
             raise FunctionNotFound(f"Function not found: {function_arn(function_name)}")
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         if invocation_type == "DryRun":
             return InvocationResult(b"", request_id=request_id)
         if invocation_type == "Event":
@@ -385,12 +392,35 @@ class LambdaService:
                 f"type (limit {SYNC_PAYLOAD_LIMIT_BYTES} bytes)")
         return await self._run(pool, payload, request_id, log_tail, client_context)
 
+    def submit(self, function_name: str, payload: bytes) -> asyncio.Future[InvocationResult]:
+        """A `RequestResponse` invocation started now; the future settles as `invoke` returns
+        or raises.
+
+        The path the API Gateway front takes: when the function has a warm environment
+        the invocation is handed to it at once, with no task and no coroutine in between
+        (per request that is a task, four coroutines and a loop iteration less); otherwise
+        it is `invoke` run as a task.
+        """
+        pool = self._pools.get(function_name)
+        if pool is not None and len(payload) <= SYNC_PAYLOAD_LIMIT_BYTES:
+            environment = pool.take_idle()
+            if environment is not None:
+                return self._hand(pool, environment, payload, new_request_id(), False, "")
+        return asyncio.ensure_future(self.invoke(function_name, payload))
+
     async def _run(self, pool: FunctionPool, payload: bytes, request_id: str, log_tail: bool,
                    client_context: str) -> InvocationResult:
         try:
             environment = await pool.acquire()
         except InitFailed as failed:
             return InvocationResult(failed.document, "Unhandled", request_id=request_id)
+        return await self._hand(pool, environment, payload, request_id, log_tail, client_context)
+
+    @staticmethod
+    def _hand(pool: FunctionPool, environment: ExecutionEnvironment, payload: bytes,
+              request_id: str, log_tail: bool,
+              client_context: str) -> asyncio.Future[InvocationResult]:
+        """Give one invocation to an idle environment; the future settles with its result."""
         future: asyncio.Future[InvocationResult] = asyncio.get_running_loop().create_future()
         invocation = Invocation(
             request_id=request_id, payload=payload,
@@ -399,7 +429,7 @@ class LambdaService:
             tail=bytearray() if log_tail else None,
         )
         environment.invoke(invocation)
-        return await future
+        return future
 
     async def _run_async_invocation(self, pool: FunctionPool, payload: bytes, request_id: str,
                                     client_context: str) -> None:
