@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Coroutine, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -50,6 +51,7 @@ from shop_local.runtime.invocation import (
     FunctionNotFound,
     InvocationResult,
     InvocationType,
+    InvokeError,
     RequestTooLarge,
     TooManyRequests,
 )
@@ -67,15 +69,33 @@ PRIVATE_VARIABLES = ("SHOP_LAMBDA_SOCKET_FD", "AWS_LAMBDA_RUNTIME_API", "_HANDLE
                      "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME")
 
 
+@dataclass
+class QueuedInvocation:
+    """A synchronous invocation waiting for an environment of a function at its limit."""
+
+    payload: bytes
+    request_id: str
+    future: asyncio.Future[InvocationResult]
+    expiry: asyncio.TimerHandle | None = None
+
+
+Waiter = asyncio.Future["ExecutionEnvironment | None"] | QueuedInvocation
+
+
 class FunctionPool:
-    """The execution environments of one function."""
+    """The execution environments of one function.
+
+    Who waits for an environment waits in one first-come queue: a future (a caller of
+    `acquire`, which gets the environment) or a `QueuedInvocation` (the gateway's path,
+    which a released environment starts at once, with no task to wake up in between).
+    """
 
     def __init__(self, spec: FunctionSpec, service: LambdaService) -> None:
         self.spec = spec
         self._service = service
         self.environments: set[ExecutionEnvironment] = set()
         self._idle: list[ExecutionEnvironment] = []  # most recently used last: reused first
-        self._waiters: deque[asyncio.Future[ExecutionEnvironment | None]] = deque()
+        self._waiters: deque[Waiter] = deque()
         self.throttles = spec.reserved_concurrency is not None
         self.limit = (spec.reserved_concurrency if spec.reserved_concurrency is not None
                       else service.settings.max_environments)
@@ -160,10 +180,42 @@ class FunctionPool:
             return
         while self._waiters:
             waiter = self._waiters.popleft()
-            if not waiter.done():
+            if isinstance(waiter, QueuedInvocation):
+                if not waiter.future.done():
+                    self._start_queued(waiter, environment)
+                    return
+            elif not waiter.done():
                 waiter.set_result(environment)
                 return
         self._idle.append(environment)
+
+    def enqueue(self, payload: bytes, request_id: str) -> asyncio.Future[InvocationResult]:
+        """Queue a synchronous invocation for the next environment released (the pool is at
+        its limit and does not throttle); it fails with TooManyRequests if none frees up
+        within the init limit plus the timeout, as `acquire` does."""
+        loop = asyncio.get_running_loop()
+        queued = QueuedInvocation(payload, request_id, loop.create_future())
+        limit = lambda_limits.INIT_LIMIT_SECONDS + self.spec.timeout_seconds
+        queued.expiry = loop.call_later(limit, self._expire_queued, queued, limit)
+        self._waiters.append(queued)
+        return queued.future
+
+    def _start_queued(self, queued: QueuedInvocation,
+                      environment: ExecutionEnvironment | None) -> None:
+        """Run a queued invocation on `environment`, or on a new one (None: a slot freed)."""
+        if queued.expiry is not None:
+            queued.expiry.cancel()
+        service = self._service
+        if environment is not None:
+            service.hand(self, environment, queued.payload, queued.request_id,
+                         future=queued.future)
+        else:
+            service.run_queued(self, queued)
+
+    def _expire_queued(self, queued: QueuedInvocation, limit: float) -> None:
+        if not queued.future.done():
+            queued.future.set_exception(TooManyRequests(
+                f"no environment of {self.spec.name} became free within {limit:.0f} s"))
 
     def _dead(self, environment: ExecutionEnvironment) -> None:
         self.environments.discard(environment)
@@ -172,7 +224,11 @@ class FunctionPool:
             self._idle.remove(environment)
         while self._waiters:  # a slot is free: the first waiter starts an environment
             waiter = self._waiters.popleft()
-            if not waiter.done():
+            if isinstance(waiter, QueuedInvocation):
+                if not waiter.future.done():
+                    self._start_queued(waiter, None)
+                    return
+            elif not waiter.done():
                 waiter.set_result(None)
                 return
 
@@ -405,8 +461,26 @@ class LambdaService:
         if pool is not None and len(payload) <= SYNC_PAYLOAD_LIMIT_BYTES:
             environment = pool.take_idle()
             if environment is not None:
-                return self._hand(pool, environment, payload, new_request_id(), False, "")
+                return self.hand(pool, environment, payload, new_request_id())
+            if not pool.throttles and len(pool.environments) >= pool.limit:
+                # Every environment is busy: the next one released starts this invocation.
+                return pool.enqueue(payload, new_request_id())
         return asyncio.ensure_future(self.invoke(function_name, payload))
+
+    def run_queued(self, pool: FunctionPool, queued: QueuedInvocation) -> None:
+        """A queued invocation whose turn came with a free slot: cold-start for it."""
+
+        async def run() -> None:
+            try:
+                result = await self._run(pool, queued.payload, queued.request_id, False, "")
+            except InvokeError as exc:
+                if not queued.future.done():
+                    queued.future.set_exception(exc)
+                return
+            if not queued.future.done():
+                queued.future.set_result(result)
+
+        self._background(run())
 
     async def _run(self, pool: FunctionPool, payload: bytes, request_id: str, log_tail: bool,
                    client_context: str) -> InvocationResult:
@@ -414,14 +488,17 @@ class LambdaService:
             environment = await pool.acquire()
         except InitFailed as failed:
             return InvocationResult(failed.document, "Unhandled", request_id=request_id)
-        return await self._hand(pool, environment, payload, request_id, log_tail, client_context)
+        return await self.hand(pool, environment, payload, request_id, log_tail, client_context)
 
     @staticmethod
-    def _hand(pool: FunctionPool, environment: ExecutionEnvironment, payload: bytes,
-              request_id: str, log_tail: bool,
-              client_context: str) -> asyncio.Future[InvocationResult]:
-        """Give one invocation to an idle environment; the future settles with its result."""
-        future: asyncio.Future[InvocationResult] = asyncio.get_running_loop().create_future()
+    def hand(pool: FunctionPool, environment: ExecutionEnvironment, payload: bytes,
+             request_id: str, log_tail: bool = False, client_context: str = "",
+             future: asyncio.Future[InvocationResult] | None = None,
+             ) -> asyncio.Future[InvocationResult]:
+        """Give one invocation to an idle environment; the future (a new one unless given)
+        settles with its result."""
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
         invocation = Invocation(
             request_id=request_id, payload=payload,
             deadline_ms=int(time.time() * 1000) + pool.spec.timeout_seconds * 1000,
