@@ -98,9 +98,16 @@ def status_file(root: Path) -> Path:
     return root / "mq-emulator.json"
 
 
+# A service's first /health is a cold start that includes its app's environment template
+# (1.5-2.5 s on a busy machine): a poll that gave up sooner would be retried while that
+# invocation still runs, and the retry would start a second environment that a user's
+# stack does not have, counted in the idle footprint.
+HEALTH_TIMEOUT_SECONDS = 15
+
+
 def healthy(url: str) -> bool:
     try:
-        return requests.get(url, timeout=2).status_code == 200
+        return requests.get(url, timeout=HEALTH_TIMEOUT_SECONDS).status_code == 200
     except requests.RequestException:
         return False
 

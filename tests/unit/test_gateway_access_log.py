@@ -14,7 +14,7 @@ TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
 
 class NoInvoker:
-    async def invoke(self, function_name: str, payload: bytes) -> Any:
+    def submit(self, function_name: str, payload: bytes) -> Any:
         raise AssertionError("a request without a route invokes nothing")
 
 

@@ -48,6 +48,33 @@ def test_catalog_has_the_deployed_names_handlers_and_settings(catalog: AppCatalo
         ("lambda-probe-dev-tick-event", "rate(5 minutes)", PREFIX + "tick")]
 
 
+def test_gateway_invocations_past_the_cap_queue_with_the_others_and_all_run(
+        catalog: AppCatalog, tmp_path: Path) -> None:
+    # `submit` is the API Gateway front's path; `invoke` that of schedules, MQ and boto3.
+    async def body(service: LambdaService) -> None:
+        submitted = [service.submit(PROBE, event(sleep=0.2)) for _ in range(4)]
+        invoked = [service.invoke(PROBE, event(sleep=0.2)) for _ in range(2)]
+        results = await asyncio.gather(*submitted, *invoked)
+        assert all(r.function_error is None for r in results)
+        assert len({document(r)["pid"] for r in results}) <= 2
+        assert len({r.request_id for r in results}) == 6
+
+    run_with_service(catalog, tmp_path, body, max_environments=2)
+
+
+def test_a_queued_gateway_invocation_gets_a_fresh_environment_when_the_busy_one_dies(
+        catalog: AppCatalog, tmp_path: Path) -> None:
+    async def body(service: LambdaService) -> None:
+        stuck = service.submit(f"{PREFIX}sleepy", event(seconds=4))  # its timeout is 2 s
+        await asyncio.sleep(0.5)
+        waiting = service.submit(f"{PREFIX}sleepy", event())
+        timed_out, served = await asyncio.gather(stuck, waiting)
+        assert document(timed_out)["errorType"] == "Sandbox.Timedout"
+        assert served.function_error is None
+
+    run_with_service(catalog, tmp_path, body, max_environments=1)
+
+
 def test_concurrent_invocations_get_their_own_environments_and_sequential_ones_reuse_them(
         catalog: AppCatalog, tmp_path: Path) -> None:
     async def body(service: LambdaService) -> None:

@@ -70,7 +70,7 @@ def load_project(project_dir: Path, stage: str,
 class ProjectRuntime:
     """A project's Lambda service, schedules and gateway; `reload` swaps in new code.
 
-    It is itself an `Invoker` (its current Lambda service's `invoke`), so what holds it
+    It is itself an `Invoker` and a `Submitter` (its current Lambda service's), so what holds it
     (the gateway, an Invoke API) keeps working across reloads.
     """
 
@@ -90,6 +90,11 @@ class ProjectRuntime:
                      **options: Any) -> InvocationResult:
         """`LambdaService.invoke` of the current code (see there)."""
         return await self.service.invoke(function_name, payload, invocation_type, **options)
+
+    def submit(self, function_name: str,
+               payload: bytes) -> asyncio.Future[InvocationResult]:
+        """`LambdaService.submit` of the current code (see there)."""
+        return self.service.submit(function_name, payload)
 
     @property
     def has_api(self) -> bool:

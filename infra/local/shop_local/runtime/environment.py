@@ -35,6 +35,7 @@ from typing import Protocol
 from shop_local.aws_local import LOCAL_REGION
 from shop_local.runtime import function_logs, lambda_limits, lambda_wire
 from shop_local.runtime.catalog import FunctionSpec
+from shop_local.runtime.ids import random_hex
 from shop_local.runtime.invocation import SYNC_PAYLOAD_LIMIT_BYTES, InvocationResult
 from shop_local.runtime.launchers import Launcher, LaunchRequest
 
@@ -89,8 +90,7 @@ ChannelFactory = Callable[["ExecutionEnvironment"], Awaitable[ChannelSetup]]
 
 def trace_id() -> str:
     """An X-Ray trace header, `Root=1-<epoch hex>-<96 random bits>;Parent=...;Sampled=0`."""
-    return (f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};"
-            f"Parent={os.urandom(8).hex()};Sampled=0")
+    return f"Root=1-{int(time.time()):08x}-{random_hex(12)};Parent={random_hex(8)};Sampled=0"
 
 
 def log_stream_name() -> str:

@@ -24,27 +24,16 @@ from typing import TextIO
 
 import uvloop
 
-from shop_common.config import Settings, SettingsError, load_settings
 from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
-from shop_common.keys import KeyRing
 from shop_common.logs import configure_logging
 from shop_common.metrics import announce_process
 from shop_local.apps import function_dir
 from shop_local.paths import GATEWAY_RESPONSES_FILE
 from shop_local.private_files import open_private_log
 from shop_local.runtime.app_runtime import ProjectConfig, ProjectRuntime, Refused, load_project
+from shop_local.runtime.service_check import ServiceRefused, check_service
 
 EXIT_REFUSED = 2
-
-
-def check_service(service: str) -> Settings:
-    """The service's settings and keys, as its functions will load them; raises Refused."""
-    try:
-        settings = load_settings(service)
-        KeyRing.load(settings.keys_dir, service)
-    except SettingsError as exc:
-        raise Refused(str(exc)) from None
-    return settings
 
 
 def problem_error(status: int, reason: str) -> tuple[str, bytes]:
@@ -77,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = check_service(args.service)
         config = load_project(function_dir(args.service), args.stage, GATEWAY_RESPONSES_FILE)
-    except Refused as exc:
+    except (ServiceRefused, Refused) as exc:
         print(f"{args.service}: refusing to start: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 

@@ -29,6 +29,11 @@ parsed here: llhttp still parses everything; this only watches the parser's call
   kernel reset the connection and the client could lose the answer; instead writing is
   shut down (FIN) and what still arrives is read and dropped for up to
   `LINGER_SECONDS` / `LINGER_BYTES`, as nginx's `lingering_close` does.
+- **one write per response**: uvicorn writes a response's head and its body with two
+  `write` calls, which on a kept-alive connection are two TCP segments and, at one
+  connection, two wake-ups of the client for one answer. The head is held until the
+  body's write (or the end of the loop iteration, for a body that is streamed later)
+  and both go out in one system call.
 
 The idle (keep-alive) timeout is uvicorn's own `timeout_keep_alive`.
 
@@ -92,16 +97,40 @@ def _reject(transport: asyncio.Transport, status: int, reason: str,
 
 
 class LingeringTransport:
-    """The connection's transport, whose `close()` lingers (see the module doc)."""
+    """The connection's transport, whose `close()` lingers and which sends a response's
+    head with its body (see the module doc)."""
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
+        self._head: bytes | None = None  # a response head waiting for its body
         self.lingering = False
         self.dropped = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+        elif data.startswith(b"HTTP/1.1 ") and data.endswith(b"\r\n\r\n"):
+            # uvicorn's head of a response (its body comes in the next write).
+            self._head = data
+            self._loop.call_soon(self._flush_head)
+        else:
+            self._transport.write(data)
+
+    def _flush_head(self) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            if not self._transport.is_closing():
+                self._transport.write(head)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + len(self._head or b"")
 
     def is_closing(self) -> bool:
         return self.lingering or self._transport.is_closing()
@@ -109,6 +138,7 @@ class LingeringTransport:
     def close(self) -> None:
         if self.lingering or self._transport.is_closing():
             return
+        self._flush_head()
         self.lingering = True
         if self._transport.can_write_eof():
             self._transport.write_eof()
@@ -124,6 +154,7 @@ class LingeringTransport:
             self._transport.close()
 
     def abort(self) -> None:
+        self._head = None
         self._transport.abort()
 
 
@@ -267,6 +298,9 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
     While it serves, uvicorn turns SIGINT/SIGTERM into a graceful stop and re-raises the
     signal to the previous handler afterwards (`server.should_exit = True` stops it too).
     The lifespan protocol is off: the caller starts and stops what the app needs.
+    `X-Forwarded-*` headers are not trusted (uvicorn's proxy-headers middleware is off):
+    the client's address is the connection's peer, as `sourceIp` is in API Gateway, and
+    a local client cannot pose as another address by sending the header.
     `render_error(status, reason)` gives the body of the server's own refusals (400 for
     what llhttp refuses, 408, 414, 431): `(content type, bytes)`, text by default.
     """
@@ -274,7 +308,7 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
     config = uvicorn.Config(
         app, host=host, port=port, http=guarded_protocol(limits, render_error), loop="none",
         lifespan="off", ws="none", interface="asgi3", access_log=access_log,
-        log_config=None, server_header=False, date_header=True,
+        log_config=None, server_header=False, date_header=True, proxy_headers=False,
         timeout_keep_alive=max(1, round(limits.idle_timeout)), backlog=limits.backlog,
         timeout_graceful_shutdown=5,
     )

@@ -7,6 +7,7 @@ through the Lambda service in AWS.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -70,5 +71,16 @@ class Invoker(Protocol):
 
         Raises FunctionNotFound, RequestTooLarge or TooManyRequests; a function that fails,
         times out or runs out of memory is a result with `function_error` set, not a raise.
+        """
+        ...
+
+
+class Submitter(Protocol):
+    """What the API Gateway front invokes through: a synchronous invocation started at once."""
+
+    def submit(self, function_name: str, payload: bytes) -> asyncio.Future[InvocationResult]:
+        """A `RequestResponse` invocation of `function_name` with `payload` (the event,
+        JSON bytes), started now; the future settles with its result or raises as
+        `Invoker.invoke` does.
         """
         ...

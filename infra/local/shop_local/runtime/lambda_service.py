@@ -28,9 +28,9 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from collections import deque
 from collections.abc import Coroutine, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
@@ -45,11 +45,13 @@ from shop_local.runtime.environment import (
     trace_id,
 )
 from shop_local.runtime.function_logs import LogWriter
+from shop_local.runtime.ids import request_id as new_request_id
 from shop_local.runtime.invocation import (
     SYNC_PAYLOAD_LIMIT_BYTES,
     FunctionNotFound,
     InvocationResult,
     InvocationType,
+    InvokeError,
     RequestTooLarge,
     TooManyRequests,
 )
@@ -67,28 +69,53 @@ PRIVATE_VARIABLES = ("SHOP_LAMBDA_SOCKET_FD", "AWS_LAMBDA_RUNTIME_API", "_HANDLE
                      "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME")
 
 
+@dataclass
+class QueuedInvocation:
+    """A synchronous invocation waiting for an environment of a function at its limit."""
+
+    payload: bytes
+    request_id: str
+    future: asyncio.Future[InvocationResult]
+    expiry: asyncio.TimerHandle | None = None
+
+
+Waiter = asyncio.Future["ExecutionEnvironment | None"] | QueuedInvocation
+
+
 class FunctionPool:
-    """The execution environments of one function."""
+    """The execution environments of one function.
+
+    Who waits for an environment waits in one first-come queue: a future (a caller of
+    `acquire`, which gets the environment) or a `QueuedInvocation` (the gateway's path,
+    which a released environment starts at once, with no task to wake up in between).
+    """
 
     def __init__(self, spec: FunctionSpec, service: LambdaService) -> None:
         self.spec = spec
         self._service = service
         self.environments: set[ExecutionEnvironment] = set()
         self._idle: list[ExecutionEnvironment] = []  # most recently used last: reused first
-        self._waiters: deque[asyncio.Future[ExecutionEnvironment | None]] = deque()
+        self._waiters: deque[Waiter] = deque()
         self.throttles = spec.reserved_concurrency is not None
         self.limit = (spec.reserved_concurrency if spec.reserved_concurrency is not None
                       else service.settings.max_environments)
         self.generation = 0
         self._generations: dict[ExecutionEnvironment, int] = {}
 
+    def take_idle(self) -> ExecutionEnvironment | None:
+        """A warm environment now, or None when none is idle."""
+        while self._idle:
+            environment = self._idle.pop()
+            if environment.state == "idle":
+                return environment
+        return None
+
     async def acquire(self) -> ExecutionEnvironment:
         """An idle environment for one invocation; raises TooManyRequests or InitFailed."""
         while True:
-            while self._idle:
-                environment = self._idle.pop()
-                if environment.state == "idle":
-                    return environment
+            environment = self.take_idle()
+            if environment is not None:
+                return environment
             if len(self.environments) < self.limit:
                 return await self._cold_start()
             if self.throttles:
@@ -153,10 +180,42 @@ class FunctionPool:
             return
         while self._waiters:
             waiter = self._waiters.popleft()
-            if not waiter.done():
+            if isinstance(waiter, QueuedInvocation):
+                if not waiter.future.done():
+                    self._start_queued(waiter, environment)
+                    return
+            elif not waiter.done():
                 waiter.set_result(environment)
                 return
         self._idle.append(environment)
+
+    def enqueue(self, payload: bytes, request_id: str) -> asyncio.Future[InvocationResult]:
+        """Queue a synchronous invocation for the next environment released (the pool is at
+        its limit and does not throttle); it fails with TooManyRequests if none frees up
+        within the init limit plus the timeout, as `acquire` does."""
+        loop = asyncio.get_running_loop()
+        queued = QueuedInvocation(payload, request_id, loop.create_future())
+        limit = lambda_limits.INIT_LIMIT_SECONDS + self.spec.timeout_seconds
+        queued.expiry = loop.call_later(limit, self._expire_queued, queued, limit)
+        self._waiters.append(queued)
+        return queued.future
+
+    def _start_queued(self, queued: QueuedInvocation,
+                      environment: ExecutionEnvironment | None) -> None:
+        """Run a queued invocation on `environment`, or on a new one (None: a slot freed)."""
+        if queued.expiry is not None:
+            queued.expiry.cancel()
+        service = self._service
+        if environment is not None:
+            service.hand(self, environment, queued.payload, queued.request_id,
+                         future=queued.future)
+        else:
+            service.run_queued(self, queued)
+
+    def _expire_queued(self, queued: QueuedInvocation, limit: float) -> None:
+        if not queued.future.done():
+            queued.future.set_exception(TooManyRequests(
+                f"no environment of {self.spec.name} became free within {limit:.0f} s"))
 
     def _dead(self, environment: ExecutionEnvironment) -> None:
         self.environments.discard(environment)
@@ -165,7 +224,11 @@ class FunctionPool:
             self._idle.remove(environment)
         while self._waiters:  # a slot is free: the first waiter starts an environment
             waiter = self._waiters.popleft()
-            if not waiter.done():
+            if isinstance(waiter, QueuedInvocation):
+                if not waiter.future.done():
+                    self._start_queued(waiter, None)
+                    return
+            elif not waiter.done():
                 waiter.set_result(None)
                 return
 
@@ -368,7 +431,7 @@ class LambdaService:
         pool = self._pools.get(function_name)
         if pool is None:
             raise FunctionNotFound(f"Function not found: {function_arn(function_name)}")
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         if invocation_type == "DryRun":
             return InvocationResult(b"", request_id=request_id)
         if invocation_type == "Event":
@@ -385,13 +448,57 @@ class LambdaService:
                 f"type (limit {SYNC_PAYLOAD_LIMIT_BYTES} bytes)")
         return await self._run(pool, payload, request_id, log_tail, client_context)
 
+    def submit(self, function_name: str, payload: bytes) -> asyncio.Future[InvocationResult]:
+        """A `RequestResponse` invocation started now; the future settles as `invoke` returns
+        or raises.
+
+        The path the API Gateway front takes: when the function has a warm environment
+        the invocation is handed to it at once, with no task and no coroutine in between
+        (per request that is a task, four coroutines and a loop iteration less); otherwise
+        it is `invoke` run as a task.
+        """
+        pool = self._pools.get(function_name)
+        if pool is not None and len(payload) <= SYNC_PAYLOAD_LIMIT_BYTES:
+            environment = pool.take_idle()
+            if environment is not None:
+                return self.hand(pool, environment, payload, new_request_id())
+            if not pool.throttles and len(pool.environments) >= pool.limit:
+                # Every environment is busy: the next one released starts this invocation.
+                return pool.enqueue(payload, new_request_id())
+        return asyncio.ensure_future(self.invoke(function_name, payload))
+
+    def run_queued(self, pool: FunctionPool, queued: QueuedInvocation) -> None:
+        """A queued invocation whose turn came with a free slot: cold-start for it."""
+
+        async def run() -> None:
+            try:
+                result = await self._run(pool, queued.payload, queued.request_id, False, "")
+            except InvokeError as exc:
+                if not queued.future.done():
+                    queued.future.set_exception(exc)
+                return
+            if not queued.future.done():
+                queued.future.set_result(result)
+
+        self._background(run())
+
     async def _run(self, pool: FunctionPool, payload: bytes, request_id: str, log_tail: bool,
                    client_context: str) -> InvocationResult:
         try:
             environment = await pool.acquire()
         except InitFailed as failed:
             return InvocationResult(failed.document, "Unhandled", request_id=request_id)
-        future: asyncio.Future[InvocationResult] = asyncio.get_running_loop().create_future()
+        return await self.hand(pool, environment, payload, request_id, log_tail, client_context)
+
+    @staticmethod
+    def hand(pool: FunctionPool, environment: ExecutionEnvironment, payload: bytes,
+             request_id: str, log_tail: bool = False, client_context: str = "",
+             future: asyncio.Future[InvocationResult] | None = None,
+             ) -> asyncio.Future[InvocationResult]:
+        """Give one invocation to an idle environment; the future (a new one unless given)
+        settles with its result."""
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
         invocation = Invocation(
             request_id=request_id, payload=payload,
             deadline_ms=int(time.time() * 1000) + pool.spec.timeout_seconds * 1000,
@@ -399,7 +506,7 @@ class LambdaService:
             tail=bytearray() if log_tail else None,
         )
         environment.invoke(invocation)
-        return await future
+        return future
 
     async def _run_async_invocation(self, pool: FunctionPool, payload: bytes, request_id: str,
                                     client_context: str) -> None:

@@ -31,7 +31,6 @@ from shop_common.config import SERVICES, SettingsError, gather_environment
 from shop_common.logs import configure_logging
 from shop_common.messaging import quiet_pika
 from shop_common.metrics import announce_process
-from shop_common.runtime import get_runtime
 from shop_local.mappings import (
     LOCAL_PROFILE,
     MappingFile,
@@ -45,6 +44,7 @@ from shop_local.runtime.lambda_service import LambdaService
 from shop_local.runtime.lambda_settings import LambdaSettingsError
 from shop_local.runtime.mq_consumer import BatchConsumer, Invoke, Target
 from shop_local.runtime.rmq_event import broker_arn
+from shop_local.runtime.service_check import ServiceRefused, check_service
 
 log = logging.getLogger("shop.mq_emulator")
 
@@ -165,14 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         catalog = load_catalog(project, args.stage)
         functions = mapped_functions(catalog, sorted({m.function for m in selected}))
         if app in SERVICES:
-            get_runtime(app)  # a bad setting stops the process now, not every invocation
+            # A bad setting stops the process now, not every invocation.
+            configure_logging(app, check_service(app).log_level)
             announce_process(app)  # counted as a live instance from the start, as hosts are
         else:
             configure_logging(app)
         quiet_pika()
         lambda_service = ServiceThread(catalog)
     except (MappingFileError, EmulatorError, SettingsError, CatalogError,
-            LambdaSettingsError) as exc:
+            LambdaSettingsError, ServiceRefused) as exc:
         print(f"mq-emulator: refusing to start: {exc}", file=sys.stderr)
         return 2
 

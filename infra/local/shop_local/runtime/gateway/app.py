@@ -6,7 +6,7 @@ closed) before it is read; the route table finds the resource and method (none:
 so a chunked one over the limit is refused the same way (one that has not fully
 arrived within the body timeout is 408, connection closed); a `mock` method (a CORS
 preflight) answers from its integration response; otherwise the proxy event goes to the
-function through the Lambda service (`Invoker`) and its answer becomes the HTTP
+function through the Lambda service (`Submitter`) and its answer becomes the HTTP
 response. A function error, a malformed answer or an invocation the Lambda service
 refuses is 502 `Internal server error`; no answer within the integration timeout is 504.
 Every answer carries `x-amzn-RequestId` (the event's `requestContext.requestId`) and
@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TextIO
 
@@ -48,7 +47,8 @@ from shop_local.runtime.gateway.proxy_response import (
 from shop_local.runtime.gateway.routes import Integration, RouteTable
 from shop_local.runtime.gateway.settings import GatewaySettings
 from shop_local.runtime.http_server import RAW_HEADER_NAMES
-from shop_local.runtime.invocation import InvocationResult, InvokeError, Invoker
+from shop_local.runtime.ids import request_id as new_request_id
+from shop_local.runtime.invocation import InvocationResult, InvokeError, Submitter
 
 log = logging.getLogger("shop.gateway")
 
@@ -109,7 +109,7 @@ async def _read_body(receive: Receive, limit: int, timeout: float) -> bytes:
 class RestApiGateway:
     """ASGI 3 app serving one REST API through `invoker` (see the module doc)."""
 
-    def __init__(self, routes: RouteTable, invoker: Invoker, api: ApiIdentity, *,
+    def __init__(self, routes: RouteTable, invoker: Submitter, api: ApiIdentity, *,
                  settings: GatewaySettings | None = None,
                  responses: GatewayResponses | None = None,
                  access_log: TextIO | None = None) -> None:
@@ -119,13 +119,13 @@ class RestApiGateway:
         self.settings = settings or GatewaySettings()
         self.responses = responses or GatewayResponses()
         self.access_log = access_log
-        self._pending: set[asyncio.Task[InvocationResult]] = set()
+        self._pending: set[asyncio.Future[InvocationResult]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         started = time.time()
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         extended_id = extended_request_id()
         method: str = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
@@ -191,10 +191,10 @@ class RestApiGateway:
                       context: dict[str, str]) -> HttpResponse:
         """The function's HTTP response, or the gateway's 502/504 (logged why)."""
         loop = asyncio.get_running_loop()
-        task = loop.create_task(self.invoker.invoke(function_name, payload))
-        # The invocation is a task of its own so that it runs on past a gateway timeout;
-        # waiting on it is one future settled by whichever comes first (cheaper than
-        # asyncio.wait on this hot path).
+        task = self.invoker.submit(function_name, payload)
+        # The invocation runs on its own (past a gateway timeout too); waiting on it is
+        # one future settled by whichever comes first (cheaper than asyncio.wait on this
+        # hot path).
         settled: asyncio.Future[None] = loop.create_future()
 
         def settle(*_: object) -> None:
@@ -230,7 +230,7 @@ class RestApiGateway:
                         "proxy response (%s)", function_name, exc)
             return self._gateway_response(FUNCTION_FAILED, context)
 
-    def _forget(self, task: asyncio.Task[InvocationResult]) -> None:
+    def _forget(self, task: asyncio.Future[InvocationResult]) -> None:
         self._pending.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("an invocation the gateway gave up on failed: %s", task.exception())

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import time
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -31,6 +29,8 @@ from urllib.parse import parse_qsl
 
 from shop_local.aws_local import LOCAL_ACCOUNT
 from shop_local.runtime.gateway.media_types import is_binary
+from shop_local.runtime.ids import base64_id, random_hex
+from shop_local.runtime.ids import request_id as new_request_id
 
 ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -46,14 +46,20 @@ def resource_like_id(text: str, length: int) -> str:
     return "".join(chars)
 
 
+@lru_cache(maxsize=2)
+def request_time(epoch_second: int) -> str:
+    """`requestTime` for a second: `09/Apr/2015:12:34:56 +0000` (formatted once per second)."""
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch_second))
+
+
 def extended_request_id() -> str:
     """API Gateway's `extendedRequestId`, also its `x-amz-apigw-id` header: `JJbxmHQtIAMFQgQ=`."""
-    return base64.b64encode(os.urandom(11)).decode()
+    return base64_id(11)
 
 
 def trace_header(now: float) -> str:
     """An X-Ray trace header, `Root=1-<epoch hex>-<96 random bits>`."""
-    return f"Root=1-{int(now):08x}-{os.urandom(12).hex()}"
+    return f"Root=1-{int(now):08x}-{random_hex(12)}"
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ def build_proxy_event(request: HttpRequest, resource: str,
                       extended_id: str | None = None, now: float | None = None) -> dict[str, Any]:
     """The proxy event for `request` matched to `resource` (see the module doc)."""
     now = time.time() if now is None else now
-    request_id = request_id or str(uuid.uuid4())
+    request_id = request_id or new_request_id()
     by_name = {k.lower(): v for k, v in request.headers}  # the last one wins
     single_headers, multi_headers = _multi(_gateway_headers(request, by_name, now))
     query, multi_query = (_multi(parse_qsl(request.query_string, keep_blank_values=True))
@@ -156,7 +162,7 @@ def build_proxy_event(request: HttpRequest, resource: str,
             "resourcePath": resource,
             "httpMethod": request.method,
             "extendedRequestId": extended_id or extended_request_id(),
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTime": request_time(int(now)),
             "path": request.raw_path,
             "accountId": LOCAL_ACCOUNT,
             "protocol": f"HTTP/{request.http_version}",
