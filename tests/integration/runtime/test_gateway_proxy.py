@@ -75,6 +75,15 @@ def test_the_event_has_every_field_of_api_gateways(probe: ServedProject) -> None
     assert context["domainName"] == f"127.0.0.1:{probe.port}"
 
 
+def test_a_client_cannot_pose_as_another_address_with_x_forwarded_for(
+        probe: ServedProject) -> None:
+    # API Gateway's sourceIp is the connection's peer; a sent X-Forwarded-For is only
+    # extended with it (login throttling keys on sourceIp).
+    _, event = get_event(probe, "/event", [("X-Forwarded-For", "203.0.113.9")])
+    assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
+    assert event["headers"]["X-Forwarded-For"] == "203.0.113.9, 127.0.0.1"
+
+
 def test_path_parameters_are_decoded_and_the_path_is_not(probe: ServedProject) -> None:
     response = requests.get(probe.url + "/items/a%20b", timeout=30)
     assert response.json() == {"id": "a b"}

@@ -267,6 +267,9 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
     While it serves, uvicorn turns SIGINT/SIGTERM into a graceful stop and re-raises the
     signal to the previous handler afterwards (`server.should_exit = True` stops it too).
     The lifespan protocol is off: the caller starts and stops what the app needs.
+    `X-Forwarded-*` headers are not trusted (uvicorn's proxy-headers middleware is off):
+    the client's address is the connection's peer, as `sourceIp` is in API Gateway, and
+    a local client cannot pose as another address by sending the header.
     `render_error(status, reason)` gives the body of the server's own refusals (400 for
     what llhttp refuses, 408, 414, 431): `(content type, bytes)`, text by default.
     """
@@ -274,7 +277,7 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
     config = uvicorn.Config(
         app, host=host, port=port, http=guarded_protocol(limits, render_error), loop="none",
         lifespan="off", ws="none", interface="asgi3", access_log=access_log,
-        log_config=None, server_header=False, date_header=True,
+        log_config=None, server_header=False, date_header=True, proxy_headers=False,
         timeout_keep_alive=max(1, round(limits.idle_timeout)), backlog=limits.backlog,
         timeout_graceful_shutdown=5,
     )
