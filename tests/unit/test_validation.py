@@ -92,6 +92,24 @@ def test_a_lone_surrogate_is_a_422_naming_the_field() -> None:
         "name"]
 
 
+def test_a_replacement_character_is_a_422_naming_the_field() -> None:
+    # What a Latin-1 'Ren\xe9' becomes once the gateway has decoded the body as UTF-8.
+    problem = problem_of('{"name": "Ren\ufffd", "legs": 4}'.encode())
+    assert problem.status == 422
+    assert [e.field for e in problem.errors] == ["name"]
+    assert "U+FFFD" in problem.errors[0].message
+
+
+@pytest.mark.parametrize("name", [
+    "\u00ad", "\ufeff", "\u200b\u200b", "\U000e0041\U000e0064\U000e006d", " \u2060 ",
+])
+def test_a_name_made_only_of_format_characters_is_a_422_naming_the_field(name: str) -> None:
+    problem = problem_of(raw({"name": name, "legs": 4}))
+    assert problem.status == 422
+    assert [(e.field, e.message) for e in problem.errors] == [
+        ("name", "must contain a visible character, not only format characters")]
+
+
 @pytest.mark.parametrize("name", [
     "Zoë", "王小明", "محمد", "می\u200cخواهم",  # noqa: RUF001 (real names)
     "👩\u200d💻", "O'Brien-Smith", "Ünïcödé ✓",
