@@ -107,6 +107,16 @@ def test_a_name_of_invisible_format_characters_only_is_refused(services: Service
         assert bad_fields(response) == {"name"}, repr(name)
 
 
+def test_a_number_too_long_for_python_is_a_plain_400(services: Services) -> None:
+    # 5,000 digits: past Python's int(str) limit, whose message names interpreter internals.
+    fields = f'"email": "{unique_email("digits")}", "password": "{DEFAULT_PASSWORD}"'
+    body = "{" + fields + ', "name": "Ann", "age": ' + "7" * 5000 + "}"
+    response = services.user.call("POST", "/users/register", data=body)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "a number in the body is longer than 4300 characters"
+
+
 def product_body(price: str) -> bytes:
     """A product body with `price` exactly as written (json.dumps would round a float)."""
     return (f'{{"name": "Exact {uuid.uuid4().hex[:6]}", "description": "", '

@@ -63,6 +63,17 @@ def test_oversized_body_is_a_400() -> None:
     assert problem.status == 400 and problem.type.endswith("too-large")
 
 
+@pytest.mark.parametrize("number", ["1" * 4301, "-" + "9" * 5000 + ".5", "1" * 60_000])
+def test_a_number_too_long_for_python_is_a_plain_400(number: str) -> None:
+    problem = problem_of(f'{{"name": "Rex", "legs": {number}}}'.encode())
+    assert problem.status == 400 and problem.type.endswith("malformed-json")
+    assert problem.detail == "a number in the body is longer than 4300 characters"
+
+
+def test_a_number_of_4300_digits_is_still_read_exactly() -> None:
+    assert loads_exact("[" + "9" * 4300 + "]") == [int("9" * 4300)]
+
+
 def test_a_nul_character_is_a_422_naming_the_field() -> None:
     # PostgreSQL cannot store U+0000 in text: it would otherwise be a 500 at the INSERT.
     problem = problem_of(raw({"name": "Re\u0000x", "legs": 4}))
