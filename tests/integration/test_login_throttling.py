@@ -108,6 +108,20 @@ def test_an_address_trying_many_accounts_is_slowed_down(service_url: str) -> Non
     assert login(client(service_url), unique_email("other"), "Wrong-1").status_code == 401
 
 
+def test_x_forwarded_for_does_not_make_an_address_a_new_client(service_url: str) -> None:
+    # Each failure claims another address: the service must still count them all for the
+    # one TCP peer they came from.
+    sprayer = client(service_url)
+
+    def spray(n: int) -> requests.Response:
+        return sprayer.call("POST", "/users/login",
+                            json={"email": unique_email("xff"), "password": "Wrong-password-1"},
+                            headers={"X-Forwarded-For": f"10.0.{n}.{n + 1}"})
+
+    assert [spray(n).status_code for n in range(CLIENT_FREE)] == [401] * CLIENT_FREE
+    assert 0 < wait_of(spray(CLIENT_FREE)) <= BASE_DELAY
+
+
 def test_guessing_from_many_addresses_slows_the_account_but_not_its_owner_at_home(
     service_url: str,
 ) -> None:

@@ -91,6 +91,32 @@ def test_a_name_with_a_line_separator_or_an_override_is_refused(services: Servic
         assert bad_fields(response) == {"name"}
 
 
+def test_a_latin1_name_is_refused_not_stored_with_replacement_characters(
+        services: Services) -> None:
+    # The gateway decodes a body that is not UTF-8 with U+FFFD, as API Gateway does: the
+    # client must get a problem, not a 201 and a welcome email greeting "Ren\ufffd".
+    fields = f'"email": "{unique_email("latin1")}", "password": "{DEFAULT_PASSWORD}"'
+    body = ("{" + fields + ', "name": "Ren\xe9"}').encode("latin-1")
+    assert bad_fields(services.user.call("POST", "/users/register", data=body)) == {"name"}
+
+
+def test_a_name_of_invisible_format_characters_only_is_refused(services: Services) -> None:
+    for name in ("\u00ad", "\ufeff", "\U000e0041\U000e0064\U000e006d"):
+        response = services.user.call("POST", "/users/register", json={
+            "email": unique_email("honest"), "password": DEFAULT_PASSWORD, "name": name})
+        assert bad_fields(response) == {"name"}, repr(name)
+
+
+def test_a_number_too_long_for_python_is_a_plain_400(services: Services) -> None:
+    # 5,000 digits: past Python's int(str) limit, whose message names interpreter internals.
+    fields = f'"email": "{unique_email("digits")}", "password": "{DEFAULT_PASSWORD}"'
+    body = "{" + fields + ', "name": "Ann", "age": ' + "7" * 5000 + "}"
+    response = services.user.call("POST", "/users/register", data=body)
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "a number in the body is longer than 4300 characters"
+
+
 def product_body(price: str) -> bytes:
     """A product body with `price` exactly as written (json.dumps would round a float)."""
     return (f'{{"name": "Exact {uuid.uuid4().hex[:6]}", "description": "", '

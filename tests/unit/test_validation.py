@@ -63,6 +63,17 @@ def test_oversized_body_is_a_400() -> None:
     assert problem.status == 400 and problem.type.endswith("too-large")
 
 
+@pytest.mark.parametrize("number", ["1" * 4301, "-" + "9" * 5000 + ".5", "1" * 60_000])
+def test_a_number_too_long_for_python_is_a_plain_400(number: str) -> None:
+    problem = problem_of(f'{{"name": "Rex", "legs": {number}}}'.encode())
+    assert problem.status == 400 and problem.type.endswith("malformed-json")
+    assert problem.detail == "a number in the body is longer than 4300 characters"
+
+
+def test_a_number_of_4300_digits_is_still_read_exactly() -> None:
+    assert loads_exact("[" + "9" * 4300 + "]") == [int("9" * 4300)]
+
+
 def test_a_nul_character_is_a_422_naming_the_field() -> None:
     # PostgreSQL cannot store U+0000 in text: it would otherwise be a 500 at the INSERT.
     problem = problem_of(raw({"name": "Re\u0000x", "legs": 4}))
@@ -90,6 +101,24 @@ def test_a_lone_surrogate_is_a_422_naming_the_field() -> None:
     # JSON may spell one ("\ud800"); it cannot be encoded as UTF-8 for the database.
     assert [e.field for e in problem_of(b'{"name": "lone \\ud800", "legs": 4}').errors] == [
         "name"]
+
+
+def test_a_replacement_character_is_a_422_naming_the_field() -> None:
+    # What a Latin-1 'Ren\xe9' becomes once the gateway has decoded the body as UTF-8.
+    problem = problem_of('{"name": "Ren\ufffd", "legs": 4}'.encode())
+    assert problem.status == 422
+    assert [e.field for e in problem.errors] == ["name"]
+    assert "U+FFFD" in problem.errors[0].message
+
+
+@pytest.mark.parametrize("name", [
+    "\u00ad", "\ufeff", "\u200b\u200b", "\U000e0041\U000e0064\U000e006d", " \u2060 ",
+])
+def test_a_name_made_only_of_format_characters_is_a_422_naming_the_field(name: str) -> None:
+    problem = problem_of(raw({"name": name, "legs": 4}))
+    assert problem.status == 422
+    assert [(e.field, e.message) for e in problem.errors] == [
+        ("name", "must contain a visible character, not only format characters")]
 
 
 @pytest.mark.parametrize("name", [

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from shop_local.runtime.catalog import AppCatalog, load_catalog
 from shop_local.runtime.invocation import InvocationResult
+from shop_local.runtime.invoke_auth import (
+    ACCESS_KEY_VARIABLE,
+    SECRET_KEY_VARIABLE,
+    InvokeAuth,
+    InvokeCredentials,
+)
 from shop_local.runtime.lambda_service import LambdaService
 from shop_local.runtime.lambda_settings import LambdaSettings
 
 PROBE_APP = Path(__file__).parent / "apps" / "lambda_probe"
 PREFIX = "lambda-probe-dev-"
 T = TypeVar("T")
+# The key the tests' Invoke API routers (and the processes behind them) take, as the
+# stack's generated key in `.env`.
+TEST_CREDENTIALS = InvokeCredentials(f"AKIATEST{secrets.token_hex(6).upper()}",
+                                     secrets.token_urlsafe(18))
+
+
+def credentials_environment(credentials: InvokeCredentials = TEST_CREDENTIALS
+                            ) -> dict[str, str]:
+    """The variables that give a runtime process (router, service host) the stack's key."""
+    return {ACCESS_KEY_VARIABLE: credentials.access_key_id,
+            SECRET_KEY_VARIABLE: credentials.secret_access_key}
 
 
 def probe_catalog() -> AppCatalog:
@@ -48,8 +66,9 @@ def event(**fields: Any) -> bytes:
 class BackgroundService:
     """A Lambda service and its Invoke API on a loop in a thread, for tests that call it over HTTP.
 
-    `url` is the Invoke API; with `registry`, the service also registers itself there
-    and `router_url` is the stack's one-port router in front of it.
+    `url` is the Invoke API, open to any caller as under `shop serve` without a key; with
+    `registry`, the service also registers itself there and `router_url` is the stack's
+    one-port router in front of it, which takes only calls signed with TEST_CREDENTIALS.
     """
 
     def __init__(self, catalog: AppCatalog, log_dir: Path, registry: Path | None = None,
@@ -73,12 +92,13 @@ class BackgroundService:
         service = LambdaService([self.catalog], self._settings)
         await service.start()
         self._servers = []
-        server, _task, port = await serve_in_background(InvokeApi(service), "127.0.0.1", 0)
+        server, _task, port = await serve_in_background(
+            InvokeApi(service, InvokeAuth.open()), "127.0.0.1", 0)
         self._servers.append(server)
         router_url = ""
         if registry is not None:
             router, _task, router_port = await serve_in_background(
-                InvokeRouter(registry), "127.0.0.1", 0)
+                InvokeRouter(registry, TEST_CREDENTIALS), "127.0.0.1", 0)
             self._servers.append(router)
             router_url = f"http://127.0.0.1:{router_port}"
         return service, f"http://127.0.0.1:{port}", router_url
@@ -95,10 +115,12 @@ class BackgroundService:
         self._thread.join(10)
 
 
-def lambda_client(url: str) -> Any:
+def lambda_client(url: str, credentials: InvokeCredentials = TEST_CREDENTIALS) -> Any:
+    """boto3's Lambda client for a local Invoke API, signing with `credentials`."""
     import boto3
     from botocore.config import Config
 
     return boto3.client("lambda", endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id="local", aws_secret_access_key="local",
+                        aws_access_key_id=credentials.access_key_id,
+                        aws_secret_access_key=credentials.secret_access_key,
                         config=Config(retries={"max_attempts": 0}, read_timeout=120))

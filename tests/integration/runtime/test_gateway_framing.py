@@ -86,6 +86,29 @@ def test_head_is_missing_authentication_token(probe: ServedProject) -> None:
     assert response.content == b""
 
 
+def unknown_route_with_body(body_bytes: int) -> bytes:
+    return (b"POST /no-such-route HTTP/1.1\r\nHost: probe\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % body_bytes
+            + b"x" * body_bytes)
+
+
+@pytest.mark.parametrize("body_bytes", [200_000, 2_000_000])
+def test_an_unknown_route_with_a_large_body_gets_one_answer(probe: ServedProject,
+                                                             body_bytes: int) -> None:
+    # The 403 goes out before the body is read; the rest of the body is no header section
+    # of a next request (it once drew a second, unsolicited 431 on the same connection).
+    exchange = raw_exchange(probe.port, unknown_route_with_body(body_bytes))
+    assert exchange.statuses == [403], exchange.data[:600]
+
+
+def test_a_request_after_a_body_answered_early_is_served(probe: ServedProject) -> None:
+    exchange = raw_exchange(probe.port, unknown_route_with_body(200_000)
+                            + b"GET /record/after-early HTTP/1.1\r\nHost: probe\r\n"
+                              b"Connection: close\r\n\r\n")
+    assert exchange.statuses == [403, 200], exchange.data[:600]
+    assert "after-early" in probe.recorded()
+
+
 def test_a_body_over_10_mb_is_413_before_it_is_read(probe: ServedProject) -> None:
     with socket.create_connection(("127.0.0.1", probe.port), timeout=20) as sock:
         sock.sendall(b"POST /record/big HTTP/1.1\r\nHost: probe\r\nContent-Type: text/plain\r\n"

@@ -162,6 +162,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a header-read timeout and a header-size limit."""
 
     limits = ServerLimits()  # replaced per server by `guarded_protocol`
+    _body_arriving = False  # the parsed request's body has not all arrived yet
     render_error: ErrorRenderer = staticmethod(plain_error)  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -217,6 +218,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         self._header_bytes = 0
         self._target_bytes = 0
+        self._body_arriving = True
         super().on_message_begin()
         self._raw_names = []
         self.scope["extensions"] = {RAW_HEADER_NAMES: {"names": self._raw_names}}
@@ -240,12 +242,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._cancel_header_timer()
         super().on_headers_complete()
 
+    def on_message_complete(self) -> None:
+        self._body_arriving = False
+        answered_early = self.cycle.response_complete  # e.g. a 403 before the body was read
+        super().on_message_complete()
+        if answered_early and not self.pipeline:
+            self._await_next_header_section()
+            if self._header_timer is None:  # the keep-alive timer was cancelled by the body
+                self._arm_header_timer()
+
     def on_response_complete(self) -> None:
         # The next request's header section starts being awaited (its timer starts with
-        # its first byte; until then uvicorn's keep-alive timer covers the idle connection).
-        if not self.pipeline:
-            self._awaiting_headers = True
-            self._pending_bytes = 0
+        # its first byte; until then uvicorn's keep-alive timer covers the idle connection),
+        # but not before this request's body has arrived: counted as header bytes, the rest
+        # of a body answered early would get a second, unsolicited answer (431).
+        if not self.pipeline and not self._body_arriving:
+            self._await_next_header_section()
         super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
@@ -253,6 +265,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         _reject(self.transport, 400, msg, self.render_error)
 
     # --- the guards ---------------------------------------------------------------------
+
+    def _await_next_header_section(self) -> None:
+        self._awaiting_headers = True
+        self._pending_bytes = 0
 
     def _too_large(self) -> None:
         self._cancel_header_timer()

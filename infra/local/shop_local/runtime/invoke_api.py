@@ -9,7 +9,9 @@ function. `FunctionName` is a name or an ARN (`Qualifier`, when given, must be
 `X-Amz-Log-Result`) and `X-Amz-Client-Context` (base64 JSON, `context.client_context`).
 Answers: 200 with the function's response (`X-Amz-Function-Error: Unhandled` and Lambda's
 error document when it failed), 202 for `Event`, 204 for `DryRun`; refusals as Lambda's
-(`x-amzn-ErrorType` and `{"Type", "message"}`): 404 `ResourceNotFoundException`, 413
+(`x-amzn-ErrorType` and `{"Type", "message"}`): 403 `UnrecognizedClientException` or
+`InvalidSignatureException` for a request not signed with the stack's key (`invoke_auth`;
+checked first, as AWS does), 404 `ResourceNotFoundException`, 413
 `RequestTooLargeException`, 429 `TooManyRequestsException`, 400
 `InvalidParameterValueException`.
 
@@ -42,6 +44,7 @@ from shop_local.runtime.invocation import (
     InvokeError,
     RequestTooLarge,
 )
+from shop_local.runtime.invoke_auth import InvokeAuth, SignedRequest
 
 log = logging.getLogger("shop.invoke_api")
 
@@ -111,6 +114,17 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+def signed_request(scope: dict[str, Any], body: bytes) -> SignedRequest:
+    """The request as received, for `InvokeAuth.check` (the path as the client encoded it)."""
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    return SignedRequest(
+        method=scope["method"], raw_path=raw_path.decode("latin-1"),
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        headers=[(key.decode("latin-1"), value.decode("latin-1"))
+                 for key, value in scope["headers"]],
+        body=body)
+
+
 def header(scope: dict[str, Any], name: bytes) -> str:
     for key, value in scope["headers"]:
         if key == name:
@@ -119,10 +133,15 @@ def header(scope: dict[str, Any], name: bytes) -> str:
 
 
 class InvokeApi:
-    """The ASGI app (see the module doc)."""
+    """The ASGI app (see the module doc).
 
-    def __init__(self, service: InvokeService) -> None:
+    `auth` checks every caller; by default the stack's key if one is configured
+    (`InvokeAuth.from_environ`), else any caller is served.
+    """
+
+    def __init__(self, service: InvokeService, auth: InvokeAuth | None = None) -> None:
         self.service = service
+        self.auth = auth or InvokeAuth.from_environ()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,6 +158,8 @@ class InvokeApi:
 
     async def _handle(self, scope: dict[str, Any],
                       receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        payload = await read_body(receive, MAX_BODY_BYTES)
+        self.auth.check(signed_request(scope, payload))
         match = INVOKE_PATH.match(scope["path"])
         if match is None or scope["method"] != "POST":
             raise UnknownOperation(f"no such operation: {scope['method']} {scope['path']}")
@@ -153,7 +174,6 @@ class InvokeApi:
         if log_type not in ("None", "Tail"):
             raise BadParameter(f"Value '{log_type}' at 'logType' failed to satisfy constraint")
         client_context = decode_client_context(header(scope, b"x-amz-client-context"))
-        payload = await read_body(receive, MAX_BODY_BYTES)
         result = await self.service.invoke(
             name, payload or b"{}", invocation_type,  # type: ignore[arg-type]
             log_tail=log_type == "Tail" and invocation_type == "RequestResponse",

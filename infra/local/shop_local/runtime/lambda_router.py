@@ -34,23 +34,33 @@ from shop_local.runtime.invoke_api import (
     error_response,
     function_name_of,
     read_body,
+    signed_request,
+)
+from shop_local.runtime.invoke_auth import (
+    ACCESS_KEY_VARIABLE,
+    SECRET_KEY_VARIABLE,
+    InvokeAuth,
+    InvokeCredentials,
 )
 from shop_local.runtime.lambda_registry import owners
 from shop_local.runtime.lambda_settings import LambdaSettings, LambdaSettingsError
 
 DEFAULT_REGISTRY = RUN / "lambda"
 FORWARD_TIMEOUT_SECONDS = 960  # past Lambda's longest timeout (900 s) and a cold start
-FORWARDED_REQUEST_HEADERS = (b"content-type", b"x-amz-invocation-type", b"x-amz-log-type",
-                             b"x-amz-client-context")
+# Hop-by-hop, or set by the forwarding client itself: every other header goes unchanged,
+# so that the signature the owner checks still matches.
+UNFORWARDED_REQUEST_HEADERS = frozenset({b"connection", b"keep-alive", b"transfer-encoding",
+                                         b"te", b"upgrade", b"expect", b"content-length"})
 FORWARDED_RESPONSE_HEADERS = ("content-type", "x-amz-function-error", "x-amz-log-result",
                               "x-amz-executed-version", "x-amzn-requestid", "x-amzn-errortype")
 
 
 class InvokeRouter:
-    """The ASGI app: find the owner in the registry, forward the call."""
+    """The ASGI app: check the caller's signature, find the owner in the registry, forward."""
 
-    def __init__(self, registry: Path) -> None:
+    def __init__(self, registry: Path, credentials: InvokeCredentials) -> None:
         self.registry = registry
+        self.auth = InvokeAuth(credentials)
         self._session = requests.Session()
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -68,6 +78,8 @@ class InvokeRouter:
 
     async def _forward(self, scope: dict[str, Any],
                        receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        body = await read_body(receive, MAX_BODY_BYTES)
+        self.auth.check(signed_request(scope, body))
         match = INVOKE_PATH.match(scope["path"])
         if match is None or scope["method"] != "POST":
             raise UnknownOperation(f"no such operation: {scope['method']} {scope['path']}")
@@ -79,10 +91,10 @@ class InvokeRouter:
         if owner is None:
             raise FunctionNotFound(f"Function not found: {name} (no local runtime process "
                                    "runs it)")
-        body = await read_body(receive, MAX_BODY_BYTES)
         headers = {key.decode(): value.decode("latin-1") for key, value in scope["headers"]
-                   if key in FORWARDED_REQUEST_HEADERS}
-        url = f"{owner}{scope['path']}" + (f"?{query}" if query else "")
+                   if key not in UNFORWARDED_REQUEST_HEADERS}
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        url = f"{owner}{raw_path}" + (f"?{query}" if query else "")
         response = await asyncio.to_thread(self._session.post, url, data=body, headers=headers,
                                            timeout=FORWARD_TIMEOUT_SECONDS)
         answer = [(key.encode(), response.headers[key].encode("latin-1"))
@@ -101,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     except LambdaSettingsError as exc:
         print(f"lambda: refusing to start: {exc}", file=sys.stderr)
         return 2
-    server = build_server(InvokeRouter(args.registry.resolve()), args.host, port)
+    credentials = InvokeCredentials.from_environ()
+    if credentials is None:
+        print(f"lambda: refusing to start: {ACCESS_KEY_VARIABLE} and {SECRET_KEY_VARIABLE} "
+              "are not set (`shop up` generates them into .env)", file=sys.stderr)
+        return 2
+    server = build_server(InvokeRouter(args.registry.resolve(), credentials), args.host, port)
     print(f"lambda: Invoke API on http://{args.host}:{port} (functions registered in "
           f"{args.registry})", flush=True)
     asyncio.run(server.serve())

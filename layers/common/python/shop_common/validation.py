@@ -3,8 +3,9 @@
 Every service reads its bodies here, so the rules hold everywhere at once: numbers are
 read as exact decimals, never floats (`9.999999999999999999` stays that, and is refused
 as a price, instead of becoming 10.0); `NaN` and `Infinity`, which are not JSON
-(RFC 8259 §6), are malformed; no string anywhere in a body may hold a control character
-(shop_common.text); unknown fields are refused.
+(RFC 8259 §6), are malformed, and so is a number longer than MAX_NUMBER_CHARS (a plain
+400, never Python's own message about `sys.set_int_max_str_digits`); no string anywhere
+in a body may hold a control character (shop_common.text); unknown fields are refused.
 """
 
 from __future__ import annotations
@@ -21,6 +22,13 @@ from shop_common.text import forbidden_character
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 MAX_BODY_BYTES = 64 * 1024
+# Python's own limit for int(str) (sys.int_info.default_max_str_digits): past it int()
+# raises with a message naming interpreter internals. No field needs a number this long.
+MAX_NUMBER_CHARS = 4300
+
+
+class NumberTooLong(ValueError):
+    """A JSON number longer than MAX_NUMBER_CHARS characters."""
 
 
 class StrictBody(BaseModel):
@@ -78,9 +86,22 @@ def _not_json(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not a JSON number")
 
 
+def _number_text(text: str) -> str:
+    """A JSON number's text as is; NumberTooLong past MAX_NUMBER_CHARS."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise NumberTooLong(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
+    return text
+
+
 def loads_exact(text: bytes | str) -> Any:
-    """`json.loads` with numbers as Decimal and int, never float; ValueError for NaN/Infinity."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+    """`json.loads` with numbers as Decimal and int, never float.
+
+    Raises ValueError for NaN/Infinity, NumberTooLong (a ValueError) for a number longer
+    than MAX_NUMBER_CHARS.
+    """
+    return json.loads(text, parse_int=lambda number: int(_number_text(number)),
+                      parse_float=lambda number: Decimal(_number_text(number)),
+                      parse_constant=_not_json)
 
 
 def parse_json(raw_body: bytes | str | None) -> Any:
@@ -97,6 +118,8 @@ def parse_json(raw_body: bytes | str | None) -> Any:
         raise bad_request(f"the request body exceeds {MAX_BODY_BYTES} bytes", slug="too-large")
     try:
         return loads_exact(raw_body)
+    except NumberTooLong as exc:
+        raise bad_request(str(exc), slug="malformed-json") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
     except RecursionError:
