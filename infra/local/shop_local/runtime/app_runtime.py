@@ -82,7 +82,8 @@ class ProjectRuntime:
         self.schedules = EventBridgeSchedules([config.catalog], self.service)
         self.gateway = RestApiGateway(
             config.routes or RouteTable({}), self, config.api_identity,
-            settings=config.gateway, responses=config.responses, access_log=access_log)
+            settings=config.gateway, responses=config.responses, access_log=access_log,
+            render_error=render_error)
         self._retiring: set[asyncio.Task[None]] = set()
 
     async def invoke(self, function_name: str, payload: bytes,

@@ -112,14 +112,26 @@ class RestApiGateway:
     def __init__(self, routes: RouteTable, invoker: Submitter, api: ApiIdentity, *,
                  settings: GatewaySettings | None = None,
                  responses: GatewayResponses | None = None,
-                 access_log: TextIO | None = None) -> None:
+                 access_log: TextIO | None = None,
+                 render_error: Callable[[int, str], tuple[str, bytes]] | None = None) -> None:
         self.routes = routes
+        # The HTTP server's own refusals are rendered by the embedding runtime (text by
+        # default, problem+json in the shop's services); the body timeout's 408 is one of
+        # them even though it is detected here, after the header section was handed over.
+        self.render_error = render_error
         self.invoker = invoker
         self.api = api
         self.settings = settings or GatewaySettings()
         self.responses = responses or GatewayResponses()
         self.access_log = access_log
         self._pending: set[asyncio.Future[InvocationResult]] = set()
+
+    def _request_timeout(self) -> HttpResponse:
+        if self.render_error is None:
+            return HttpResponse(408, [("Content-Type", "application/json")],
+                                b'{"message":"Request Timeout"}')
+        content_type, body = self.render_error(408, "Request Timeout")
+        return HttpResponse(408, [("Content-Type", content_type)], body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -164,8 +176,7 @@ class RestApiGateway:
         except BodyTooLarge:
             return self._gateway_response(REQUEST_TOO_LARGE, context), True
         except TimeoutError:
-            return HttpResponse(408, [("Content-Type", "application/json")],
-                                b'{"message":"Request Timeout"}'), True
+            return self._request_timeout(), True
         if match.integration.type == "mock":
             return self._mock_response(match.integration), False
 
