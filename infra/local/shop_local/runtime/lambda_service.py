@@ -337,10 +337,22 @@ class LambdaService:
             await self._publish(self.settings.registry_dir)
 
     async def _publish(self, registry_dir: Path) -> None:
-        """Serve the Invoke API on a free loopback port and register this process's functions."""
-        from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
+        """Serve the Invoke API on a free loopback port and register this process's functions.
 
-        server, task, port = await serve_in_background(InvokeApi(self), "127.0.0.1", 0)
+        Only with the stack's Invoke API key: a registered port is reachable by anyone on
+        the machine, so without a key nothing is published (logged) rather than served open.
+        """
+        from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
+        from shop_local.runtime.invoke_auth import InvokeAuth, InvokeCredentials
+
+        credentials = InvokeCredentials.from_environ()
+        if credentials is None:
+            log.error("not registering this process's functions in %s: the Invoke API key "
+                      "is not set, and a registered port must not answer strangers",
+                      registry_dir)
+            return
+        server, task, port = await serve_in_background(
+            InvokeApi(self, InvokeAuth(credentials)), "127.0.0.1", 0)
         registration = publish(registry_dir, f"http://127.0.0.1:{port}",
                                [spec.name for spec in self.functions()])
         self._published = (server, task, registration)
