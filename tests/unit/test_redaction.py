@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import io
 import json
 import logging
@@ -87,6 +88,28 @@ def test_structured_values_are_redacted_by_name_and_by_shape() -> None:
     assert redacted["headers"] == {"Authorization": REDACTED}
     assert JWT not in json.dumps(redacted) and PASSWORD not in json.dumps(redacted)
     assert redacted["count"] == 3
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+def test_numbers_are_kept_unless_their_name_says_secret() -> None:
+    value = {"status": 200, "duration_ms": 1.5, "ok": True, "none": None, "level": Level.HIGH,
+             "pin": 1234, "api_key": 99, "Session-Token": None}
+    redacted = redact(value)
+    assert redacted == {"status": 200, "duration_ms": 1.5, "ok": True, "none": None,
+                        "level": 3, "pin": 1234, "api_key": REDACTED,
+                        "Session-Token": REDACTED}
+    assert type(redacted["level"]) is Level and type(redacted["ok"]) is bool
+
+
+def test_each_field_name_is_judged_by_its_own_words_however_many_names_were_seen() -> None:
+    # More names than any cache of decisions holds, each asked twice, in two spellings.
+    for round_ in range(2):
+        for number in range(3000):
+            assert redact("plain", f"field_{number}") == "plain", round_
+            assert redact("plain", f"Field_{number}_Password") == REDACTED, round_
 
 
 @contextlib.contextmanager

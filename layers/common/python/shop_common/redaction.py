@@ -16,6 +16,7 @@ https://docs.python.org/3/library/logging.html#filter-objects.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -77,10 +78,24 @@ def redact_text(text: str) -> str:
     return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}{REDACTED}@", text)
 
 
+# Exactly these types (not subclasses, which may be anything) are written as they are.
+_PLAIN_SCALARS = frozenset({type(None), bool, int, float})
+
+
+# Field names repeat on every line (`status`, `path`, …): decide each name once.
+# Bounded, as names can come from data (the keys of a logged dict).
+@functools.lru_cache(maxsize=1024)
+def _is_secret_name(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in SENSITIVE_WORDS)
+
+
 def redact(value: Any, key: str = "") -> Any:
     """A structured value with secret-named fields replaced and every string redacted."""
-    if any(word in key.lower() for word in SENSITIVE_WORDS):
+    if _is_secret_name(key):
         return REDACTED
+    if type(value) in _PLAIN_SCALARS:  # most fields: skips the Mapping ABC check below
+        return value
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, Mapping):
