@@ -23,6 +23,7 @@ from shop_local.stack import (
     observability,
     provision,
     redis_users,
+    reset,
     status,
     supervisor,
 )
@@ -192,6 +193,36 @@ def cmd_setup(_args: argparse.Namespace) -> int:
     return 0
 
 
+def confirmed(args: argparse.Namespace) -> bool:
+    """`--yes`, or a "y" typed at the terminal; never assumed without a terminal."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    answer = input("shop: remove the shop's databases, roles, broker vhost and users, "
+                   "Redis users and keys? [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def cmd_reset(
+    args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
+) -> int:
+    if not ENV_FILE.exists():
+        say(f"no {ENV_FILE.relative_to(ROOT)}: nothing was set up, nothing to remove")
+        return 0
+    if not confirmed(args):
+        say("nothing removed (pass --yes to reset without a question)")
+        return 1
+    env = read_env(ENV_FILE)
+    if supervisor.shutdown(paths):
+        say("stopped the stack")
+    ensure_backing_services(say)
+    reset.remove_provisioned(env, env["SHOP_PG_ADMIN_URL"],
+                             env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN), say)
+    say("reset; .env and var/ are kept (`make clean` removes var/), `shop up` sets up again")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -201,8 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(run=cmd_up)
     commands.add_parser("down", help="stop the stack").set_defaults(run=cmd_down)
     commands.add_parser("status", help="health of every component").set_defaults(run=cmd_status)
-    commands.add_parser("setup", help="provision and migrate, start nothing").set_defaults(
+    commands.add_parser(
+        "setup", help="start the backing services, provision, migrate and seed; start no "
+        "shop process").set_defaults(
         run=cmd_setup)
+    reset_parser = commands.add_parser(
+        "reset", help="stop the stack and remove what `shop setup` created")
+    reset_parser.add_argument("--yes", action="store_true", help="do not ask first")
+    reset_parser.set_defaults(run=cmd_reset)
 
     logs = commands.add_parser("logs", help="show a service's log")
     logs.add_argument("service")

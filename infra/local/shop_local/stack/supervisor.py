@@ -191,10 +191,3 @@ def process_states(paths: SupervisorPaths = DEFAULT_PATHS) -> dict[str, str]:
     except (OSError, xmlrpc.client.Fault):
         return {}
 
-
-def process_pids(paths: SupervisorPaths = DEFAULT_PATHS) -> dict[str, int]:
-    """The pid of each running program (0 while it is not running)."""
-    try:
-        return {p["name"]: int(p["pid"]) for p in rpc(paths).supervisor.getAllProcessInfo()}
-    except (OSError, xmlrpc.client.Fault):
-        return {}
