@@ -40,6 +40,9 @@ GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 @dataclass(frozen=True)
 class RedisUser:
+    """A service's Redis ACL user: its name, its password and the key prefix it is confined to
+    (`shop:<service>:`).
+    """
     name: str
     password: str
     key_prefix: str
@@ -98,10 +101,17 @@ def delete_keys(admin_url: str, database: int, key_prefix: str) -> int:
 
 
 def ensure_user(admin: RedisClient, user: RedisUser) -> None:
+    """Create or replace the ACL user with exactly `user.rules()` (`ACL SETUSER`,
+    https://redis.io/docs/latest/commands/acl-setuser/). RedisError when the administrator
+    may not.
+    """
     admin.execute_command("ACL", "SETUSER", user.name, *user.rules())
 
 
 def delete_user(admin: RedisClient, name: str) -> None:
+    """Delete the ACL user `name` (`ACL DELUSER`; a missing user is not an error). Its open
+    connections are closed by the server. RedisError when the administrator may not.
+    """
     admin.execute_command("ACL", "DELUSER", name)
 
 
