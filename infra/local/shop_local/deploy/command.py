@@ -16,10 +16,14 @@ from shop_local.private_files import make_private, private_dir
 
 
 def say(message: str) -> None:
+    """Print `shop: <message>` at once (the deploy's progress lines)."""
     print(f"shop: {message}", flush=True)
 
 
 def add_parser(commands: Any) -> None:
+    """Add `shop deploy [--verify | --destroy | --stop-emulator] [--endpoint URL] [--stage dev]
+    [--state-dir DIR]` to the CLI's subcommands (an argparse `_SubParsersAction`).
+    """
     parser = commands.add_parser(
         "deploy", help="deploy every function app to the emulated cloud (or --verify, --destroy)")
     action = parser.add_mutually_exclusive_group()
@@ -60,6 +64,11 @@ def keep_private(state_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """`shop deploy`: start the embedded emulator when nothing answers at the endpoint (not for
+    --verify or --destroy), then deploy, verify or destroy. Returns 0, or 1 when verify finds
+    a difference, destroy leaves something, or the deploy has problems; RuntimeError (a
+    failed `chalice deploy`, a template cfn-lint refuses) and botocore errors propagate.
+    """
     target = DeployTarget(Endpoint.resolve(args.endpoint), args.stage,
                           args.state_dir.resolve(), args.functions_dir.resolve())
     keep_private(target.state_dir)
