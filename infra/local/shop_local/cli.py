@@ -35,10 +35,15 @@ DEFAULT_REDIS_ADMIN = "redis://127.0.0.1:6379/0"
 
 
 def say(message: str) -> None:
+    """Print `shop: <message>` at once."""
     print(f"shop: {message}", flush=True)
 
 
 def load_env() -> dict[str, str]:
+    """The stack's `.env` as a dict, created or brought up to date first (saying what changed,
+    and printing a generated superadmin password once); SHOP_ENV_FILE is pointed at it for
+    the processes `shop` starts.
+    """
     result = ensure_env_file(ENV_FILE, ENV_EXAMPLE)
     if result.created:
         say(f"created {ENV_FILE.relative_to(ROOT)} with generated secrets")
@@ -54,6 +59,9 @@ def load_env() -> dict[str, str]:
 
 
 def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
+    """The signing keys' folder: SHOP_KEYS_DIR (`var/keys`), relative to the checkout unless
+    absolute.
+    """
     path = env.get("SHOP_KEYS_DIR", "var/keys")
     return ROOT / path if not os.path.isabs(path) else path  # type: ignore[return-value]
 
@@ -110,6 +118,11 @@ def already_running(paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
 def cmd_up(
     args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
 ) -> int:
+    """`shop up [--detach]`: set up, start supervisord with every program and wait up to 60 s
+    for every component to be healthy. Returns 0 (also when a stack already runs), 1 when
+    supervisord exits at once or, detached, when not everything became healthy; in the
+    foreground it returns once Ctrl-C or SIGTERM stopped the stack.
+    """
     running = already_running(paths)
     if running is not None:
         say(running)
@@ -134,6 +147,9 @@ def cmd_up(
 
 
 def wait_for_foreground(child: subprocess.Popen[bytes]) -> int:
+    """Forward SIGINT and SIGTERM to the foreground supervisord as SIGTERM and wait until it
+    exits; 0.
+    """
     def forward(_signum: int, _frame: FrameType | None) -> None:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -147,6 +163,9 @@ def wait_for_foreground(child: subprocess.Popen[bytes]) -> int:
 
 
 def cmd_down(_args: argparse.Namespace) -> int:
+    """`shop down`: stop supervisord and its programs, waiting for it to exit (up to 60 s)
+    and its socket to go quiet (up to 30 s more); 0 whether or not a stack ran.
+    """
     if not supervisor.shutdown():
         say("the stack is not running")
         return 0
@@ -156,6 +175,9 @@ def cmd_down(_args: argparse.Namespace) -> int:
 
 
 def cmd_status(_args: argparse.Namespace) -> int:
+    """`shop status`: print the health table and each program's state; 0 when every component is
+    healthy, else 1.
+    """
     env = load_env()
     table, healthy = status.status_table(env)
     print(table)
@@ -168,6 +190,9 @@ def cmd_status(_args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    """`shop logs NAME [-f] [-n 50]`: `tail` the last lines of `var/logs/<NAME>.log` (following
+    it with `-f`); 1 when there is no such log, else tail's exit status.
+    """
     path = LOGS / f"{args.service}.log"
     if not path.exists():
         say(f"no log for {args.service!r} yet ({path})")
@@ -180,6 +205,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_create_superadmin(args: argparse.Namespace) -> int:
+    """`shop create-superadmin [--email E] [--password P]`: create that superadmin (default:
+    `.env`'s) through the user service's task; RuntimeError when the task fails (a bad
+    address or password).
+    """
     env = load_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
@@ -188,6 +217,7 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(_args: argparse.Namespace) -> int:
+    """`shop setup`: `set_up` with `.env`, then say so; 0. RuntimeError when a step fails."""
     set_up(load_env())
     say("set up")
     return 0
@@ -207,6 +237,11 @@ def confirmed(args: argparse.Namespace) -> bool:
 def cmd_reset(
     args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
 ) -> int:
+    """`shop reset [--yes]`: after confirmation, stop the stack and remove what `shop setup`
+    created on the host's servers (stack.reset); `.env` and var/ stay. 0 when done or when
+    there is no `.env` (nothing was set up), 1 when not confirmed. Raises what the servers
+    raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError).
+    """
     if not ENV_FILE.exists():
         say(f"no {ENV_FILE.relative_to(ROOT)}: nothing was set up, nothing to remove")
         return 0
@@ -224,6 +259,8 @@ def cmd_reset(
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `shop` argument parser: each subcommand sets `run`, the function that carries it out.
+    """
     parser = argparse.ArgumentParser(prog="shop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -261,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `shop` with `argv` (default: the command line); the subcommand's exit status, or 1
+    with `shop: error: …` when it raised a RuntimeError.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
