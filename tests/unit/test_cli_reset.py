@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shop_local import cli
+from shop_local.stack import reset
 
 
 class Terminal(io.StringIO):
@@ -46,7 +47,7 @@ def test_an_unconfirmed_reset_touches_nothing(monkeypatch: pytest.MonkeyPatch,
         raise AssertionError("reset went ahead without a yes")
 
     monkeypatch.setattr(cli.supervisor, "shutdown", must_not_run)
-    monkeypatch.setattr(cli.reset, "remove_provisioned", must_not_run)
+    monkeypatch.setattr(reset, "remove_provisioned", must_not_run)
     assert cli.main(["reset"]) == 1
 
 

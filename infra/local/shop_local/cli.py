@@ -10,25 +10,15 @@ import sys
 import time
 from types import FrameType
 
-from shop_common.keys import generate_keys
-from shop_local.deploy import command as deploy_command
+# Only light modules here, so that `shop --help`, `shop logs` and `shop status` start at once:
+# each command imports what it needs (SQLAlchemy, boto3, cryptography, uvloop, pg8000, ...)
+# inside the function that runs it.
+from shop_local.deploy import arguments as deploy_arguments
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
 from shop_local.probes import wait_for
-from shop_local.runtime import serve as serve_command
-from shop_local.stack import (
-    events,
-    host_checks,
-    mail,
-    observability,
-    provision,
-    redis_users,
-    reset,
-    status,
-    supervisor,
-)
-from shop_local.stack.backing import ensure_backing_services
-from shop_local.stack.task import run_task
+from shop_local.runtime import serve_args
+from shop_local.stack import mail, supervisor
 
 HEALTH_TIMEOUT_SECONDS = 60
 DEFAULT_REDIS_ADMIN = "redis://127.0.0.1:6379/0"
@@ -68,6 +58,8 @@ def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
 
 def warn_about_the_host(env: dict[str, str]) -> None:
     """One line per hole in the host's own PostgreSQL, Redis or RabbitMQ set-up."""
+    from shop_local.stack import host_checks, provision, redis_users
+
     pg_admin = provision.admin_connection(env["SHOP_PG_ADMIN_URL"])
     redis_admin = redis_users.admin_client(env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN))
     try:
@@ -80,6 +72,11 @@ def warn_about_the_host(env: dict[str, str]) -> None:
 
 def set_up(env: dict[str, str]) -> None:
     """Everything `shop up` does before starting processes; safe to repeat."""
+    from shop_common.keys import generate_keys
+    from shop_local.stack import events, observability, provision
+    from shop_local.stack.backing import ensure_backing_services
+    from shop_local.stack.task import run_task
+
     ensure_backing_services(say)
     warn_about_the_host(env)
     provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], lambda _: None)
@@ -99,6 +96,8 @@ def set_up(env: dict[str, str]) -> None:
 
 def wait_until_healthy(env: dict[str, str], child: subprocess.Popen[bytes] | None) -> bool:
     """Wait for every component, giving up early if a foreground supervisord died."""
+    from shop_local.stack import status
+
     def settled() -> bool:
         return (child is not None and child.poll() is not None) or status.status_table(env)[1]
 
@@ -127,6 +126,8 @@ def cmd_up(
     if running is not None:
         say(running)
         return 0
+    from shop_local.stack import status
+
     env = load_env()
     set_up(env)
     programs = status.all_programs(env)
@@ -178,6 +179,8 @@ def cmd_status(_args: argparse.Namespace) -> int:
     """`shop status`: print the health table and each program's state; 0 when every component is
     healthy, else 1.
     """
+    from shop_local.stack import status
+
     env = load_env()
     table, healthy = status.status_table(env)
     print(table)
@@ -209,6 +212,8 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
     `.env`'s) through the user service's task; RuntimeError when the task fails (a bad
     address or password).
     """
+    from shop_local.stack.task import run_task
+
     env = load_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
@@ -242,6 +247,9 @@ def cmd_reset(
     there is no `.env` (nothing was set up), 1 when not confirmed. Raises what the servers
     raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError).
     """
+    from shop_local.stack import reset
+    from shop_local.stack.backing import ensure_backing_services
+
     if not ENV_FILE.exists():
         say(f"no {ENV_FILE.relative_to(ROOT)}: nothing was set up, nothing to remove")
         return 0
@@ -256,6 +264,20 @@ def cmd_reset(
                              env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN), say)
     say("reset; .env and var/ are kept (`make clean` removes var/), `shop up` sets up again")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`shop serve DIR ...`: runtime.serve.run."""
+    from shop_local.runtime import serve
+
+    return serve.run(args)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """`shop deploy ...`: deploy.command.run."""
+    from shop_local.deploy import command
+
+    return command.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -290,10 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(run=cmd_create_superadmin)
     serve = commands.add_parser(
         "serve", help="run any Chalice project locally: API Gateway + Lambda, autoreload")
-    serve_command.add_arguments(serve)
-    serve.set_defaults(run=serve_command.run)
+    serve_args.add_arguments(serve)
+    serve.set_defaults(run=cmd_serve)
     mail.register(commands)
-    deploy_command.add_parser(commands)
+    deploy_arguments.add_parser(commands).set_defaults(run=cmd_deploy)
     return parser
 
 

@@ -20,7 +20,7 @@ import time
 
 from shop_local.mappings import load_mapping_file
 from shop_local.probes import port_open
-from shop_local.runtime import mq_emulator, smtp_sink
+from shop_local.runtime import smtp_sink
 from shop_local.stack.components import Component
 from shop_local.stack.observability import metrics_environment
 from shop_local.stack.services import runtime_environment
@@ -76,6 +76,10 @@ def programs(env: dict[str, str]) -> list[Program]:
 
 def emulator_health(app: str) -> str:
     """From the status file the emulator rewrites every second."""
+    # Imported here, not at the top: mq_emulator pulls in SQLAlchemy (shop_common.runtime),
+    # which every `shop` command would otherwise pay for at start.
+    from shop_local.runtime import mq_emulator
+
     try:
         report = json.loads(mq_emulator.status_file_for(app).read_text())
     except (OSError, ValueError):

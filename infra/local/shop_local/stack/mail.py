@@ -16,7 +16,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from shop_local.runtime.smtp_sink import MAILDIR
+from shop_local.paths import VAR
+
+# Equal to runtime.smtp_sink.MAILDIR (where the sink stores), which is not imported so that
+# `shop` builds its parser without aiosmtpd and asyncio.
+MAILDIR = VAR / "mail"
 
 SHOWN_HEADERS = ("Date", "From", "To", "Subject", "Message-ID")
 
