@@ -66,5 +66,10 @@ $(BENCH_STAMP): $(STAMP)
 bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
+# Leaves nothing of the shop behind: `shop reset` (when the venv is there to run it)
+# stops the stack and removes the databases, roles, RabbitMQ vhost and users, Redis
+# users and keys `shop setup` made; then what the stack wrote and the venv go. `.env`
+# stays (its settings may be yours). A reset that fails does not stop the removal.
 clean:
+	-test ! -x $(BIN)/shop || $(BIN)/shop reset --yes
 	rm -rf var $(VENV)

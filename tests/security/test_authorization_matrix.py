@@ -1,7 +1,7 @@
 """Who may call what: every route of the three HTTP services by every kind of caller.
 
 Each row is a valid request to one route; each column a caller. A cell is the status
-that caller gets (DESIGN.md §3, Tokens): user routes take user tokens only, internal
+that caller gets (README, "Tokens"): user routes take user tokens only, internal
 routes take service tokens addressed to that service from an allowed caller only,
 superadmin routes refuse endusers (403), placing an order refuses superadmins (403),
 and /health and /.well-known/jwks.json are public. Then BOLA: another user's order is

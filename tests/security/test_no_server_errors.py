@@ -1,4 +1,4 @@
-"""No request, however malformed, makes a service fail (DESIGN.md §3, HTTP API).
+"""No request, however malformed, makes a service fail (README, "Security").
 
 Generated requests go to every route of the real user, product and order services of
 the session's throw-away stack: JSON bodies (known and unknown fields, wrong types,

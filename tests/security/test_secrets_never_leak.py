@@ -1,5 +1,5 @@
 """Secrets stay secret: no password, token, password hash or private key in a response
-body or a service log, whatever the request (DESIGN.md §3: "never a password hash").
+body or a service log, whatever the request (README, "No secret in a log line").
 
 Sign-up, logins that fail and one that works, the caller's own account, an order placed
 across the product, order and user services (service tokens included), and requests

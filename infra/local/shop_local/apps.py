@@ -25,6 +25,7 @@ class FunctionApp:
 
     @property
     def config_file(self) -> Path:
+        """The app's `.chalice/config.json`."""
         return self.directory / ".chalice" / "config.json"
 
     def config(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class FunctionApp:
 
     @property
     def has_http_api(self) -> bool:
+        """Whether the app serves HTTP (`is_http_service`)."""
         return is_http_service(self.service)
 
 
@@ -59,10 +61,13 @@ def discover(functions_dir: Path = FUNCTIONS) -> list[FunctionApp]:
 
 
 def function_dir(service: str, functions_dir: Path = FUNCTIONS) -> Path:
+    """The folder of `service`'s app: `<functions_dir>/<service>/` (whether it exists or not).
+    """
     return functions_dir / service
 
 
 def service_exists(service: str, functions_dir: Path = FUNCTIONS) -> bool:
+    """Whether `service` has an app in this checkout (its folder holds an `app.py`)."""
     return (function_dir(service, functions_dir) / "app.py").is_file()
 
 

@@ -10,34 +10,30 @@ import sys
 import time
 from types import FrameType
 
-from shop_common.keys import generate_keys
-from shop_local.deploy import command as deploy_command
+# Only light modules here, so that `shop --help`, `shop logs` and `shop status` start at once:
+# each command imports what it needs (SQLAlchemy, boto3, cryptography, uvloop, pg8000, ...)
+# inside the function that runs it.
+from shop_local.deploy import arguments as deploy_arguments
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
 from shop_local.probes import wait_for
-from shop_local.runtime import serve as serve_command
-from shop_local.stack import (
-    events,
-    host_checks,
-    mail,
-    observability,
-    provision,
-    redis_users,
-    status,
-    supervisor,
-)
-from shop_local.stack.backing import ensure_backing_services
-from shop_local.stack.task import run_task
+from shop_local.runtime import serve_args
+from shop_local.stack import mail, supervisor
 
 HEALTH_TIMEOUT_SECONDS = 60
 DEFAULT_REDIS_ADMIN = "redis://127.0.0.1:6379/0"
 
 
 def say(message: str) -> None:
+    """Print `shop: <message>` at once."""
     print(f"shop: {message}", flush=True)
 
 
 def load_env() -> dict[str, str]:
+    """The stack's `.env` as a dict, created or brought up to date first (saying what changed,
+    and printing a generated superadmin password once); SHOP_ENV_FILE is pointed at it for
+    the processes `shop` starts.
+    """
     result = ensure_env_file(ENV_FILE, ENV_EXAMPLE)
     if result.created:
         say(f"created {ENV_FILE.relative_to(ROOT)} with generated secrets")
@@ -53,12 +49,17 @@ def load_env() -> dict[str, str]:
 
 
 def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
+    """The signing keys' folder: SHOP_KEYS_DIR (`var/keys`), relative to the checkout unless
+    absolute.
+    """
     path = env.get("SHOP_KEYS_DIR", "var/keys")
     return ROOT / path if not os.path.isabs(path) else path  # type: ignore[return-value]
 
 
 def warn_about_the_host(env: dict[str, str]) -> None:
     """One line per hole in the host's own PostgreSQL, Redis or RabbitMQ set-up."""
+    from shop_local.stack import host_checks, provision, redis_users
+
     pg_admin = provision.admin_connection(env["SHOP_PG_ADMIN_URL"])
     redis_admin = redis_users.admin_client(env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN))
     try:
@@ -71,6 +72,11 @@ def warn_about_the_host(env: dict[str, str]) -> None:
 
 def set_up(env: dict[str, str]) -> None:
     """Everything `shop up` does before starting processes; safe to repeat."""
+    from shop_common.keys import generate_keys
+    from shop_local.stack import events, observability, provision
+    from shop_local.stack.backing import ensure_backing_services
+    from shop_local.stack.task import run_task
+
     ensure_backing_services(say)
     warn_about_the_host(env)
     provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], lambda _: None)
@@ -90,6 +96,8 @@ def set_up(env: dict[str, str]) -> None:
 
 def wait_until_healthy(env: dict[str, str], child: subprocess.Popen[bytes] | None) -> bool:
     """Wait for every component, giving up early if a foreground supervisord died."""
+    from shop_local.stack import status
+
     def settled() -> bool:
         return (child is not None and child.poll() is not None) or status.status_table(env)[1]
 
@@ -109,10 +117,17 @@ def already_running(paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
 def cmd_up(
     args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
 ) -> int:
+    """`shop up [--detach]`: set up, start supervisord with every program and wait up to 60 s
+    for every component to be healthy. Returns 0 (also when a stack already runs), 1 when
+    supervisord exits at once or, detached, when not everything became healthy; in the
+    foreground it returns once Ctrl-C or SIGTERM stopped the stack.
+    """
     running = already_running(paths)
     if running is not None:
         say(running)
         return 0
+    from shop_local.stack import status
+
     env = load_env()
     set_up(env)
     programs = status.all_programs(env)
@@ -133,6 +148,9 @@ def cmd_up(
 
 
 def wait_for_foreground(child: subprocess.Popen[bytes]) -> int:
+    """Forward SIGINT and SIGTERM to the foreground supervisord as SIGTERM and wait until it
+    exits; 0.
+    """
     def forward(_signum: int, _frame: FrameType | None) -> None:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
@@ -146,6 +164,9 @@ def wait_for_foreground(child: subprocess.Popen[bytes]) -> int:
 
 
 def cmd_down(_args: argparse.Namespace) -> int:
+    """`shop down`: stop supervisord and its programs, waiting for it to exit (up to 60 s)
+    and its socket to go quiet (up to 30 s more); 0 whether or not a stack ran.
+    """
     if not supervisor.shutdown():
         say("the stack is not running")
         return 0
@@ -155,6 +176,11 @@ def cmd_down(_args: argparse.Namespace) -> int:
 
 
 def cmd_status(_args: argparse.Namespace) -> int:
+    """`shop status`: print the health table and each program's state; 0 when every component is
+    healthy, else 1.
+    """
+    from shop_local.stack import status
+
     env = load_env()
     table, healthy = status.status_table(env)
     print(table)
@@ -167,6 +193,9 @@ def cmd_status(_args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    """`shop logs NAME [-f] [-n 50]`: `tail` the last lines of `var/logs/<NAME>.log` (following
+    it with `-f`); 1 when there is no such log, else tail's exit status.
+    """
     path = LOGS / f"{args.service}.log"
     if not path.exists():
         say(f"no log for {args.service!r} yet ({path})")
@@ -179,6 +208,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_create_superadmin(args: argparse.Namespace) -> int:
+    """`shop create-superadmin [--email E] [--password P]`: create that superadmin (default:
+    `.env`'s) through the user service's task; RuntimeError when the task fails (a bad
+    address or password).
+    """
+    from shop_local.stack.task import run_task
+
     env = load_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
@@ -187,12 +222,67 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
 
 
 def cmd_setup(_args: argparse.Namespace) -> int:
+    """`shop setup`: `set_up` with `.env`, then say so; 0. RuntimeError when a step fails."""
     set_up(load_env())
     say("set up")
     return 0
 
 
+def confirmed(args: argparse.Namespace) -> bool:
+    """`--yes`, or a "y" typed at the terminal; never assumed without a terminal."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    answer = input("shop: remove the shop's databases, roles, broker vhost and users, "
+                   "Redis users and keys? [y/N] ")
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def cmd_reset(
+    args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
+) -> int:
+    """`shop reset [--yes]`: after confirmation, stop the stack and remove what `shop setup`
+    created on the host's servers (stack.reset); `.env` and var/ stay. 0 when done or when
+    there is no `.env` (nothing was set up), 1 when not confirmed. Raises what the servers
+    raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError).
+    """
+    from shop_local.stack import reset
+    from shop_local.stack.backing import ensure_backing_services
+
+    if not ENV_FILE.exists():
+        say(f"no {ENV_FILE.relative_to(ROOT)}: nothing was set up, nothing to remove")
+        return 0
+    if not confirmed(args):
+        say("nothing removed (pass --yes to reset without a question)")
+        return 1
+    env = read_env(ENV_FILE)
+    if supervisor.shutdown(paths):
+        say("stopped the stack")
+    ensure_backing_services(say)
+    reset.remove_provisioned(env, env["SHOP_PG_ADMIN_URL"],
+                             env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN), say)
+    say("reset; .env and var/ are kept (`make clean` removes var/), `shop up` sets up again")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`shop serve DIR ...`: runtime.serve.run."""
+    from shop_local.runtime import serve
+
+    return serve.run(args)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """`shop deploy ...`: deploy.command.run."""
+    from shop_local.deploy import command
+
+    return command.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The `shop` argument parser: each subcommand sets `run`, the function that carries it out.
+    """
     parser = argparse.ArgumentParser(prog="shop", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -201,8 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(run=cmd_up)
     commands.add_parser("down", help="stop the stack").set_defaults(run=cmd_down)
     commands.add_parser("status", help="health of every component").set_defaults(run=cmd_status)
-    commands.add_parser("setup", help="provision and migrate, start nothing").set_defaults(
+    commands.add_parser(
+        "setup", help="start the backing services, provision, migrate and seed; start no "
+        "shop process").set_defaults(
         run=cmd_setup)
+    reset_parser = commands.add_parser(
+        "reset", help="stop the stack and remove what `shop setup` created")
+    reset_parser.add_argument("--yes", action="store_true", help="do not ask first")
+    reset_parser.set_defaults(run=cmd_reset)
 
     logs = commands.add_parser("logs", help="show a service's log")
     logs.add_argument("service")
@@ -216,14 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(run=cmd_create_superadmin)
     serve = commands.add_parser(
         "serve", help="run any Chalice project locally: API Gateway + Lambda, autoreload")
-    serve_command.add_arguments(serve)
-    serve.set_defaults(run=serve_command.run)
+    serve_args.add_arguments(serve)
+    serve.set_defaults(run=cmd_serve)
     mail.register(commands)
-    deploy_command.add_parser(commands)
+    deploy_arguments.add_parser(commands).set_defaults(run=cmd_deploy)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `shop` with `argv` (default: the command line); the subcommand's exit status, or 1
+    with `shop: error: …` when it raised a RuntimeError.
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))

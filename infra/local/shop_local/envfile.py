@@ -22,6 +22,10 @@ OBSOLETE_GUEST_URL = "SHOP_AMQP_URL"
 
 @dataclass(frozen=True)
 class EnvFileResult:
+    """What `ensure_env_file` did: whether it created the file, the superadmin password it
+    generated (None unless generated now: shown once), and the settings it added, replaced or
+    removed.
+    """
     path: Path
     created: bool
     superadmin_password: str | None  # set only when generated now, to be shown once
@@ -29,6 +33,9 @@ class EnvFileResult:
 
 
 def generate_secrets(text: str) -> str:
+    """`text` with every `__GENERATED__` replaced by its own random URL-safe secret (18 random
+    bytes: 24 characters).
+    """
     while GENERATED in text:
         text = text.replace(GENERATED, secrets.token_urlsafe(18), 1)
     return text
@@ -63,6 +70,10 @@ def update_env_file(env_file: Path, example: Path) -> list[str]:
 
 
 def ensure_env_file(env_file: Path, example: Path) -> EnvFileResult:
+    """Create `env_file` from `example` (secrets generated, mode 0600) or bring an existing one
+    up to date (`update_env_file`), and generate SHOP_SUPERADMIN_PASSWORD when it is empty.
+    OSError when a file cannot be read or written.
+    """
     created = False
     updated: list[str] = []
     if not env_file.exists():
@@ -79,4 +90,7 @@ def ensure_env_file(env_file: Path, example: Path) -> EnvFileResult:
 
 
 def read_env(env_file: Path) -> dict[str, str]:
+    """The settings of a dotenv file, name to value (`NAME` lines without a value left out).
+    OSError when it cannot be read.
+    """
     return {k: v for k, v in dotenv_values(env_file).items() if v is not None}

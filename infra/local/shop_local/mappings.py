@@ -24,6 +24,10 @@ class MappingFileError(RuntimeError):
 
 
 class Broker(BaseModel):
+    """The broker part of the mapping file: the Amazon MQ broker's name, the default vhost and
+    the delivery limit of every quorum queue (`x-delivery-limit`, 1 to 1000) unless a mapping
+    sets its own.
+    """
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = "shop"
@@ -59,6 +63,10 @@ class EmulatorTuning(BaseModel):
 
 
 class MappingFile(BaseModel):
+    """The whole mapping file: the broker, the mappings, the routing keys each service may
+    publish, the profiles' overrides and the emulator's own tuning. Keys starting with `_`
+    (comments) are ignored.
+    """
     model_config = ConfigDict(frozen=True, extra="ignore")  # "_comment"
 
     broker: Broker = Broker()
@@ -70,12 +78,15 @@ class MappingFile(BaseModel):
     emulator: EmulatorTuning = EmulatorTuning()
 
     def apps(self) -> list[str]:
+        """The function apps with at least one mapping, sorted (`["communication"]`)."""
         return sorted({m.app for m in self.mappings})
 
     def for_app(self, app: str) -> list[EventSourceMapping]:
+        """The mappings of `app`, in the file's order."""
         return [m for m in self.mappings if m.app == app]
 
     def delivery_limit(self, mapping: EventSourceMapping) -> int:
+        """The delivery limit of `mapping`'s queue: its own, else the broker's."""
         return mapping.delivery_limit or self.broker.delivery_limit
 
     def queue_specs(self) -> list[QueueSpec]:
@@ -91,6 +102,10 @@ class MappingFile(BaseModel):
 
 
 def apply_profile(parsed: MappingFile, profile: str | None) -> MappingFile:
+    """`parsed` with the profile's field overrides applied to every mapping (the `local` profile
+    shortens the batching window); unchanged for no profile or one the file does not have.
+    pydantic's ValidationError when an override is invalid.
+    """
     overrides = parsed.profiles.get(profile, {}) if profile else {}
     if not overrides:
         return parsed

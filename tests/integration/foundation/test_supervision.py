@@ -13,6 +13,7 @@ import signal
 import stat
 import sys
 import tempfile
+import xmlrpc.client
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,11 @@ class Supervised:
         return f"http://127.0.0.1:{self.port}/health"
 
     def user_pid(self) -> int:
-        return supervisor.process_pids(self.paths).get("user", 0)
+        """The user program's pid (0 while it is not running or supervisord does not answer)."""
+        try:
+            return int(supervisor.rpc(self.paths).supervisor.getProcessInfo("user")["pid"])
+        except (OSError, xmlrpc.client.Fault):
+            return 0
 
 
 def healthy(url: str) -> bool:

@@ -28,12 +28,19 @@ PROOFS = ["botocore validated the exact CreateEventSourceMapping call",
 
 @dataclass
 class MappingOutcome:
+    """What wiring the mappings did: one report line per mapping created, updated, unchanged or
+    skipped; the mappings the emulator could not hold (gaps); and problems, i.e. mappings the
+    apps do not declare (each fails the deploy).
+    """
     lines: list[str] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
 def find_broker(target: DeployTarget) -> dict[str, Any] | None:
+    """The target's `ListBrokers` summary of the stage's broker (`shop-<stage>`), or None when
+    there is none or the target does not answer the Amazon MQ API.
+    """
     try:
         summaries = target.client("mq").list_brokers().get("BrokerSummaries", [])
     except (ClientError, BotoCoreError):
@@ -44,6 +51,13 @@ def find_broker(target: DeployTarget) -> dict[str, Any] | None:
 
 
 def ensure_broker(target: DeployTarget, credentials_json: str) -> tuple[str | None, Gap | None]:
+    """The stage's Amazon MQ for RabbitMQ broker (single instance, mq.t3.micro, engine 3.13, not
+    public), created with the administrator in `credentials_json` (`{"username",
+    "password"}`) unless it exists. Returns (its ARN, None), or (None, a Gap) when the
+    emulator refuses `CreateBroker` (https://docs.aws.amazon.com/amazon-mq/latest/api-
+    reference/brokers.html). KeyError or ValueError when `credentials_json` is not that
+    shape.
+    """
     existing = find_broker(target)
     if existing is not None:
         return str(existing["BrokerArn"]), None
@@ -64,11 +78,17 @@ def ensure_broker(target: DeployTarget, credentials_json: str) -> tuple[str | No
 
 
 def secret_arn(target: DeployTarget, name: str) -> str:
+    """The ARN of the Secrets Manager secret `name` (`DescribeSecret`). botocore's ClientError
+    (ResourceNotFoundException) when it does not exist.
+    """
     return str(target.client("secretsmanager").describe_secret(SecretId=name)["ARN"])
 
 
 def existing_mapping(target: DeployTarget, function: str, broker_arn: str,
                      queue: str) -> dict[str, Any] | None:
+    """The event-source mapping of `function` from `broker_arn` on `queue`
+    (`ListEventSourceMappings` item), or None.
+    """
     try:
         mappings = target.client("lambda").list_event_source_mappings(
             FunctionName=function).get("EventSourceMappings", [])
@@ -84,6 +104,14 @@ def wire_mappings(
     target: DeployTarget, declared: dict[str, DeclaredApp], broker_arn: str | None,
     broker_secret_arn: str,
 ) -> MappingOutcome:
+    """Create (or update the batch size of) each Amazon MQ event-source mapping of infra/event-
+    source-mappings.json for the declared apps, from `broker_arn` with `broker_secret_arn` as
+    the mapping's BASIC_AUTH source access
+    (https://docs.aws.amazon.com/lambda/latest/dg/with-mq.html). Every call is first
+    validated against botocore's Lambda model (ParamValidationError when malformed); a
+    refusal by the emulator, or no broker to map from, becomes a gap, never another trigger.
+    Returns the outcome; botocore errors of `UpdateEventSourceMapping` propagate.
+    """
     outcome = MappingOutcome()
     source_arn = broker_arn or (
         f"arn:aws:mq:{LOCAL_REGION}:{LOCAL_ACCOUNT}:broker:{target.names.broker}:b-not-created")

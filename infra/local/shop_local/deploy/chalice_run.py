@@ -107,6 +107,11 @@ def _deployer(factory: Any, config: Any, emulator: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The child's side of `run`: `deploy|delete PROJECT_DIR --stage S [--emulator moto|…]`;
+    runs Chalice's deployer (or its deletion deployer) as `chalice deploy --stage S` would.
+    Returns 0; Chalice's errors (botocore ClientError, its own ChaliceDeploymentError) end
+    the process with a traceback.
+    """
     from chalice.cli.factory import CLIFactory
     from chalice.utils import UI
 

@@ -47,6 +47,10 @@ class SettingsStore:
     changed: list[str] = field(default_factory=list)
 
     def put_parameter(self, name: str, value: str) -> None:
+        """Set the SSM String parameter `name` to `value` (`PutParameter` with Overwrite),
+        unless it already holds that value; a change is recorded in `changed`. botocore's
+        ClientError when the target refuses.
+        """
         ssm = self.clients("ssm")
         try:
             if ssm.get_parameter(Name=name)["Parameter"]["Value"] == value:
@@ -57,6 +61,10 @@ class SettingsStore:
         self.changed.append(f"parameter {name}")
 
     def put_secret(self, name: str, value: str) -> None:
+        """Create the Secrets Manager secret `name` with `value` as its SecretString, or put a
+        new version when it differs; a change is recorded in `changed`. ClientError for
+        anything but ResourceNotFoundException.
+        """
         secrets = self.clients("secretsmanager")
         try:
             if secrets.get_secret_value(SecretId=name)["SecretString"] == value:
@@ -69,6 +77,9 @@ class SettingsStore:
         self.changed.append(f"secret {name}")
 
     def parameters(self) -> dict[str, str]:
+        """Every SSM parameter of the stage (under `/shop/<stage>/`, recursively), name to
+        value. ClientError when the target refuses.
+        """
         ssm = self.clients("ssm")
         found: dict[str, str] = {}
         for page in ssm.get_paginator("get_parameters_by_path").paginate(
@@ -78,6 +89,9 @@ class SettingsStore:
         return found
 
     def secret(self, name: str) -> str | None:
+        """The SecretString of the secret `name`, or None when it does not exist or cannot be
+        read.
+        """
         try:
             return str(self.clients("secretsmanager").get_secret_value(
                 SecretId=name)["SecretString"])
@@ -85,6 +99,9 @@ class SettingsStore:
             return None
 
     def secret_names(self) -> list[str]:
+        """The names of the stage's secrets (`shop/<stage>/…`), sorted. ClientError when the
+        target refuses `ListSecrets`.
+        """
         secrets = self.clients("secretsmanager")
         found: list[str] = []
         for page in secrets.get_paginator("list_secrets").paginate(
@@ -178,6 +195,9 @@ def ensure_stage_keys(store: SettingsStore) -> list[str]:
 
 
 def publish_service_url(store: SettingsStore, service: str, url: str) -> None:
+    """Record an HTTP app's deployed URL in SSM (`/shop/<stage>/<service>/url`, no trailing
+    slash), where `resolve` finds it for the apps that call it.
+    """
     store.put_parameter(store.names.parameter(service, "url"), url.rstrip("/"))
 
 
@@ -238,6 +258,10 @@ def expected_parameters(
 def expected_secrets(names: CloudNames, databases: Sequence[str],
                      redis_users: Sequence[str] = (), broker_users: Sequence[str] = ()
                      ) -> list[str]:
+    """The names of the secrets a deploy of these apps leaves, sorted: the broker
+    administrator's, each database's, each Redis and broker user's, and both halves of every
+    signing key.
+    """
     found = [names.broker_secret, *(names.database_secret(s) for s in databases)]
     found += [names.redis_secret(s) for s in redis_users]
     found += [names.broker_user_secret(s) for s in broker_users]
@@ -247,6 +271,7 @@ def expected_secrets(names: CloudNames, databases: Sequence[str],
 
 
 def services_with_database(env: dict[str, str], services: list[str]) -> list[str]:
+    """The services among `services` whose SHOP_<SERVICE>_DATABASE_URL is set in `env`."""
     return [s for s in services if env.get(f"SHOP_{s.upper()}_DATABASE_URL")]
 
 

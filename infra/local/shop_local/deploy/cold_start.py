@@ -66,6 +66,11 @@ class ColdStart:
 
 
 def http_health_event(api_id: str, stage: str, binary_types: list[str]) -> bytes:
+    """A REST API proxy event (version 1.0, as API Gateway sends it to a Lambda proxy
+    integration: https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-
+    proxy-integrations.html) for `GET /health` on API `api_id` at `stage`, as JSON bytes;
+    `binary_types` are the API's binaryMediaTypes.
+    """
     request = HttpRequest(method="GET", raw_path="/health", query_string="",
                           headers=[("Host", f"{api_id}.execute-api.local"),
                                    ("User-Agent", "shop-deploy-verify")],
@@ -109,6 +114,9 @@ def fetch_package(described: dict[str, Any], local_copy: Path | None) -> tuple[b
 
 
 def unpack(data: bytes, into: Path) -> Path:
+    """Extract the zip package `data` into the folder `into` and return it. zipfile.BadZipFile
+    when `data` is not a zip.
+    """
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         package.extractall(into)
     return into
@@ -123,6 +131,13 @@ def function_environment(endpoint_url: str) -> dict[str, str]:
 
 def judge(name: str, kind: str, result_payload: bytes, function_error: str | None,
           is_http: bool, init_ms: float | None) -> ColdStart:
+    """Whether one smoke invocation proves the function runs, with its report line. A Lambda
+    platform error (`Runtime.*`, `Sandbox.*`: init failure, crash, timeout) or any error of
+    an HTTP function fails; a scheduled or MQ function that raised its own exception passes
+    (it imported and ran). An HTTP function passes only with a proxy response of 200 or 503
+    (a 503 problem: it answered, a dependency is down). `init_ms` is the Init Duration in
+    milliseconds, None when not cold.
+    """
     cold = f"init {init_ms:.0f} ms" if init_ms is not None else "init ?"
     if function_error:
         try:

@@ -1,40 +1,23 @@
-"""The `shop deploy` subcommand: arguments, and which of deploy, verify, destroy runs."""
+"""The `shop deploy` subcommand: which of deploy, verify, destroy runs (its arguments are in
+deploy/arguments.py)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
-from typing import Any
 
 from shop_local.deploy.emulator import EmbeddedEmulator
 from shop_local.deploy.endpoint import Endpoint, answers
-from shop_local.deploy.target import DEFAULT_STATE_DIR, DeployTarget
+from shop_local.deploy.target import DeployTarget
 from shop_local.envfile import ensure_env_file, read_env
-from shop_local.paths import ENV_EXAMPLE, ENV_FILE, FUNCTIONS
+from shop_local.paths import ENV_EXAMPLE, ENV_FILE
 from shop_local.private_files import make_private, private_dir
 
 
 def say(message: str) -> None:
+    """Print `shop: <message>` at once (the deploy's progress lines)."""
     print(f"shop: {message}", flush=True)
-
-
-def add_parser(commands: Any) -> None:
-    parser = commands.add_parser(
-        "deploy", help="deploy every function app to the emulated cloud (or --verify, --destroy)")
-    action = parser.add_mutually_exclusive_group()
-    action.add_argument("--verify", action="store_true",
-                        help="list what exists and exit non-zero on any difference")
-    action.add_argument("--destroy", action="store_true", help="remove everything deployed")
-    action.add_argument("--stop-emulator", action="store_true",
-                        help="stop the embedded emulator `shop deploy` started")
-    parser.add_argument("--endpoint", help="emulated cloud address (default: AWS_ENDPOINT_URL, "
-                                           "else LOCALSTACK_HOST, else 127.0.0.1:4566)")
-    parser.add_argument("--stage", default="dev")
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                        help="where staged packages and the emulator's pid and log are kept")
-    parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS, help=argparse.SUPPRESS)
-    parser.set_defaults(run=run)
 
 
 def deploy_env() -> dict[str, str]:
@@ -60,6 +43,11 @@ def keep_private(state_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """`shop deploy`: start the embedded emulator when nothing answers at the endpoint (not for
+    --verify or --destroy), then deploy, verify or destroy. Returns 0, or 1 when verify finds
+    a difference, destroy leaves something, or the deploy has problems; RuntimeError (a
+    failed `chalice deploy`, a template cfn-lint refuses) and botocore errors propagate.
+    """
     target = DeployTarget(Endpoint.resolve(args.endpoint), args.stage,
                           args.state_dir.resolve(), args.functions_dir.resolve())
     keep_private(target.state_dir)

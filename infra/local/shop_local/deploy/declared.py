@@ -20,6 +20,11 @@ from typing import Any
 
 @dataclass(frozen=True)
 class DeclaredFunction:
+    """A Lambda function as Chalice would create it: its deployed name
+    (`<app>-<stage>[-<function>]`), handler (`app.app`), runtime (`python3.11`), environment
+    variables, layer ARNs and the name of its Chalice-managed IAM role (empty when the role
+    is given, not managed).
+    """
     name: str
     handler: str
     runtime: str
@@ -30,12 +35,18 @@ class DeclaredFunction:
 
 @dataclass(frozen=True)
 class DeclaredRoute:
+    """One route of the REST API: its path as Chalice declares it (`/products/{product_id}`) and
+    one HTTP method.
+    """
     path: str
     method: str
 
 
 @dataclass(frozen=True)
 class DeclaredApi:
+    """The app's REST API: its name, its API Gateway stage (`api`), the function behind every
+    route, and the routes.
+    """
     name: str
     stage: str
     function: str
@@ -44,6 +55,10 @@ class DeclaredApi:
 
 @dataclass(frozen=True)
 class DeclaredSchedule:
+    """An EventBridge rule Chalice would create: its name, its `rate(…)` or `cron(…)` expression
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html)
+    and the function it invokes.
+    """
     rule: str
     expression: str
     function: str
@@ -51,6 +66,7 @@ class DeclaredSchedule:
 
 @dataclass(frozen=True)
 class DeclaredApp:
+    """Everything one app declares that a deploy is checked against."""
     app_name: str
     functions: list[DeclaredFunction]
     api: DeclaredApi | None
@@ -59,10 +75,14 @@ class DeclaredApp:
     other_sources: list[str] = field(default_factory=list)
 
     def function(self, name: str) -> DeclaredFunction | None:
+        """The declared function deployed as `name`, or None."""
         return next((f for f in self.functions if f.name == name), None)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeclaredApp:
+        """The app from the JSON object the child process prints (`main`). KeyError or TypeError
+        when a part is missing or has another shape.
+        """
         api = data.get("api")
         return cls(
             app_name=data["app_name"],
@@ -142,6 +162,10 @@ def _inspect(project_dir: Path, stage: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    """The child's side of `declare`: argv is [project folder, stage]; prints the app's
+    declaration as one JSON object and returns 0. Chalice's errors (the app does not import,
+    a bad `.chalice/config.json`) end the process with a traceback.
+    """
     print(json.dumps(_inspect(Path(argv[0]).resolve(), argv[1])))
     return 0
 

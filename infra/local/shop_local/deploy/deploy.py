@@ -28,6 +28,9 @@ Say = Callable[[str], None]
 
 @dataclass
 class DeployReport:
+    """What a deploy did: per service `created`, `updated` or `unchanged`; report lines; the
+    resources the emulator could not hold (gaps); problems, which make `shop deploy` exit 1.
+    """
     outcomes: dict[str, str] = field(default_factory=dict)  # service -> created|updated|unchanged
     lines: list[str] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
@@ -36,16 +39,24 @@ class DeployReport:
 
 @dataclass(frozen=True)
 class Context:
+    """One deploy's target, the local settings it seeds from (`.env` and SHOP_* variables), and
+    the kind of emulator answering (`moto`, `localstack`, …).
+    """
     target: DeployTarget
     env: dict[str, str]
     emulator: str
 
     @property
     def store(self) -> cloud_settings.SettingsStore:
+        """The stage's SSM parameters and secrets at the target."""
         return cloud_settings.SettingsStore(self.target.names, self.target.client)
 
 
 def stage_all(ctx: Context, apps: list[FunctionApp]) -> dict[str, StagedApp]:
+    """Stage every app for the target (`stage_app`): the environment resolved from the stage's
+    settings, the app's IAM policy (the generated one, or a default for an app without one).
+    Returns the staged apps by service; OSError and pip's failures (RuntimeError) propagate.
+    """
     services = [a.service for a in apps]
     environments = cloud_settings.resolve(ctx.store, services)
     policy_by_service = templates.policy_documents(ctx.target.stage, ctx.target.functions_dir)
@@ -77,6 +88,9 @@ def function_tag(ctx: Context, function_name: str) -> str | None:
 
 
 def rest_api_exists(ctx: Context, staged: StagedApp) -> bool:
+    """Whether the REST API Chalice recorded for the app's stage
+    (`.chalice/deployed/<stage>.json`) still exists at the target (`GetRestApi`).
+    """
     api = staged.deployed_resources(ctx.target.stage).get("rest_api")
     if api is None:
         return False
@@ -172,6 +186,13 @@ def deploy_pass(
 
 
 def deploy(target: DeployTarget, env: dict[str, str], say: Say) -> DeployReport:
+    """`shop deploy`: lint the cloud templates, seed the stage's settings from `env`, ensure the
+    broker, stage and `chalice deploy` each app whose source hash or environment changed
+    (twice on a first deploy, once the apps' URLs are in SSM), then wire the Amazon MQ event-
+    source mappings. `say` gets the progress lines. Returns the report; RuntimeError when
+    there is no app, cfn-lint finds a problem or `chalice deploy` fails; botocore errors
+    propagate.
+    """
     report = DeployReport()
     ctx = Context(target, env, emulator_kind(target.endpoint))
     apps = target.apps()

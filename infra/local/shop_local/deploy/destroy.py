@@ -29,6 +29,12 @@ def _delete_mappings(target: DeployTarget, function_prefixes: list[str], say: Sa
 
 
 def destroy(target: DeployTarget, say: Say) -> None:
+    """`shop deploy --destroy`: delete the stage's Amazon MQ event-source mappings, then each
+    app Chalice deployed from this checkout (`chalice delete`: functions, roles, REST API,
+    schedules), the broker, every secret of the stage (without a recovery window) and every
+    SSM parameter under `/shop/<stage>/`, and the recorded gaps. `say` gets the progress
+    lines. RuntimeError when `chalice delete` fails; botocore errors propagate.
+    """
     apps = target.apps()
     prefixes = [f"{app.app_name}-{target.stage}" for app in apps]
     _delete_mappings(target, prefixes, say)

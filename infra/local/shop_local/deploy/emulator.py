@@ -25,18 +25,24 @@ START_TIMEOUT_SECONDS = 60
 
 @dataclass(frozen=True)
 class EmbeddedEmulator:
+    """moto's server for `endpoint`, its pid file and log in `state_dir` (one per port)."""
     endpoint: Endpoint
     state_dir: Path
 
     @property
     def pid_file(self) -> Path:
+        """`<state_dir>/emulator-<port>.pid`: the pid of the server this folder started."""
         return self.state_dir / f"emulator-{self.endpoint.port}.pid"
 
     @property
     def log_file(self) -> Path:
+        """`<state_dir>/emulator-<port>.log`: the server's output, appended to."""
         return self.state_dir / f"emulator-{self.endpoint.port}.log"
 
     def command(self) -> list[str]:
+        """`python -m moto.server -H 127.0.0.1 -p <port>`: every emulated AWS service on one
+        port, loopback only.
+        """
         return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                 "-p", str(self.endpoint.port)]
 
@@ -62,6 +68,8 @@ class EmbeddedEmulator:
         return process.pid
 
     def running_pid(self) -> int | None:
+        """The pid in the pid file when that process is alive (and ours to signal), else None.
+        """
         try:
             pid = int(self.pid_file.read_text())
             os.kill(pid, 0)

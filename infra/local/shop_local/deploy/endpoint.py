@@ -30,10 +30,16 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 @dataclass(frozen=True)
 class Endpoint:
+    """The base URL of an emulated cloud (LocalStack or moto's server), every AWS service on one
+    address, without a trailing slash.
+    """
     url: str
 
     @classmethod
     def resolve(cls, explicit: str | None = None) -> Endpoint:
+        """`explicit` (`host:port` or a URL), else localstack-client's settings:
+        AWS_ENDPOINT_URL, else LOCALSTACK_HOST (`host:port`), else http://127.0.0.1:4566.
+        """
         if explicit:
             url = explicit if "://" in explicit else f"http://{explicit}"
             return cls(url.rstrip("/"))
@@ -43,14 +49,19 @@ class Endpoint:
 
     @property
     def host(self) -> str:
+        """The endpoint's host name (127.0.0.1 when the URL names none)."""
         return urlsplit(self.url).hostname or "127.0.0.1"
 
     @property
     def port(self) -> int:
+        """The endpoint's TCP port (4566, LocalStack's edge port, when the URL names none)."""
         return urlsplit(self.url).port or 4566
 
     @property
     def is_loopback(self) -> bool:
+        """Whether the endpoint is on this machine (127.0.0.1, localhost or ::1): only there may
+        the embedded emulator be started.
+        """
         return self.host in LOOPBACK
 
     def environment(self) -> dict[str, str]:
@@ -64,6 +75,10 @@ class Endpoint:
 
     def client(self, service: str) -> Any:
         # A session of its own: never the default one, which may carry a real profile.
+        """A boto3 client of `service` at this endpoint, in region us-east-1 with the fixed
+        dummy credentials, from a session of its own (never the default session or a
+        profile).
+        """
         session = boto3.session.Session(
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -82,6 +97,9 @@ def child_environment(endpoint: Endpoint, base: dict[str, str] | None = None) ->
 
 
 def answers(endpoint: Endpoint, timeout: float = 1.0) -> bool:
+    """Whether anything answers HTTP at the endpoint within `timeout` seconds (any status
+    counts).
+    """
     try:
         requests.get(endpoint.url, timeout=timeout)
     except requests.RequestException:

@@ -27,6 +27,11 @@ MAX_MQ_BATCH_SIZE = 10000
 
 @dataclass(frozen=True)
 class MappingSpec:
+    """One Amazon MQ event-source mapping as the cloud gets it: the app and its
+    `lambda_function`, the queue and vhost, the batch size (1 to 10,000) and the batching window
+    in whole seconds (None: AWS's 500 ms default).
+    https://docs.aws.amazon.com/lambda/latest/dg/with-mq.html
+    """
     service: str  # the function app's folder under functions/
     function: str  # the Chalice `lambda_function` name inside that app
     queue: str
@@ -45,6 +50,11 @@ class MappingSpec:
 
 
 def aws_window(value: float, where: str) -> int | None:
+    """The batching window (seconds) as `CreateEventSourceMapping` takes it: None for 0.5
+    (Amazon MQ's default, which the API cannot express), else whole seconds 0 to 300
+    (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+    MappingFileError, naming `where`, for anything else.
+    """
     if value == AWS_DEFAULT_WINDOW_SECONDS:
         return None
     if value != int(value) or not 0 <= value <= MAX_WINDOW_SECONDS:

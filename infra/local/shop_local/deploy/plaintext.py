@@ -36,14 +36,21 @@ MIN_KEY_ENTROPY_BITS = 3.5  # bits per character; English words and ids stay wel
 
 @dataclass(frozen=True)
 class Finding:
+    """A variable of a function's environment holding a credential in plain text, and what kind
+    (never the value itself).
+    """
     variable: str
     reason: str
 
     def describe(self) -> str:
+        """One report line: `<VARIABLE> holds <reason>` (the value is never quoted)."""
         return f"{self.variable} holds {self.reason}"
 
 
 def entropy_bits(text: str) -> float:
+    """The Shannon entropy of `text`'s characters, in bits per character (0 for one repeated
+    character; log2 of the alphabet size at most). 0 for an empty text too.
+    """
     counts = Counter(text)
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
@@ -58,6 +65,9 @@ def looks_like_generated_key(value: str) -> bool:
 
 
 def password_in_url(value: str) -> bool:
+    """Whether `value` is a URL whose user information carries a password
+    (`scheme://user:password@host`); False for a malformed URL.
+    """
     if "://" not in value:
         return False
     try:

@@ -40,12 +40,23 @@ SENDS_EMAIL = frozenset({"communication"})
 
 
 def secret_arn(name: str) -> str:
+    """The ARN pattern of the secret `name` in any region and account: Secrets Manager appends
+    `-` and six random characters to a secret's ARN
+    (https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_iam-
+    policies.html), matched by `-??????`.
+    """
     return f"arn:aws:secretsmanager:*:*:secret:{name}{SECRET_SUFFIX}"
 
 
 def policy_for(
     service: str, app_name: str, stage: str, consumes_mq: bool
 ) -> dict[str, Any]:
+    """The IAM policy document (version 2012-10-17) of `service`'s app `app_name` at `stage`:
+    its own log groups, VPC network interfaces, its own signing key and every public key, its
+    own credential secrets; with `consumes_mq`, what an Amazon MQ event-source mapping needs
+    with the function's role (https://docs.aws.amazon.com/lambda/latest/dg/with-
+    mq.html#events-mq-permissions); SES for the communication app.
+    """
     names = CloudNames(stage)
     log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{app_name}-{stage}*"
     private_keys = [service_key_name(service)] + ([USER_TOKENS_KEY] if service == "user" else [])

@@ -41,6 +41,10 @@ STAGED_REQUIREMENTS = "# installed into vendor/ by `shop deploy` (shop_local/dep
 
 @dataclass(frozen=True)
 class StagedApp:
+    """An app staged for `chalice deploy`: its service, its Chalice `app_name`, its folder under
+    the stage's build root, and the hash (32 hex digits) of everything that makes its package
+    and configuration, carried by its functions as the `shop:source-hash` tag.
+    """
     service: str
     app_name: str
     directory: Path
@@ -48,12 +52,19 @@ class StagedApp:
 
     @property
     def deployments_dir(self) -> Path:
+        """Where Chalice keeps the packages it built: `.chalice/deployments/`."""
         return self.directory / ".chalice" / "deployments"
 
     def deployed_file(self, stage: str) -> Path:
+        """Chalice's record of what it deployed for `stage`: `.chalice/deployed/<stage>.json`.
+        """
         return self.directory / ".chalice" / "deployed" / f"{stage}.json"
 
     def deployed_resources(self, stage: str) -> dict[str, dict[str, Any]]:
+        """The resources of that record by name (`api_handler`, `rest_api`, …), each Chalice's
+        dict (`resource_type`, `lambda_arn`, `rest_api_id`, …); empty when nothing was
+        deployed. ValueError when the file is not JSON.
+        """
         path = self.deployed_file(stage)
         if not path.is_file():
             return {}
@@ -134,6 +145,11 @@ def _hash_tree(digest: Any, root: Path, label: str) -> None:
 def staged_config(
     app: FunctionApp, stage: str, environment: dict[str, str], policy_file: str
 ) -> dict[str, Any]:
+    """The app's `.chalice/config.json` for `stage` (the app's `dev` settings when it names no
+    such stage), with Chalice's policy generation off, `policy_file` as the IAM policy and
+    `environment` over the stage's own variables
+    (https://aws.github.io/chalice/topics/configfile.html).
+    """
     config = app.config()
     stages = config.setdefault("stages", {})
     # A stage the app does not name takes the app's `dev` settings (timeouts, memory).
@@ -156,6 +172,13 @@ def stage_app(
     policy: dict[str, Any],
     layer_dir: Path,
 ) -> StagedApp:
+    """Stage `app` for `chalice deploy` in `<build_root>/<service>/`: `app.py` and `chalicelib/`
+    copied with symlinks resolved, the requirements installed for the Lambda platform (cached
+    in `cache_dir`) and the shared layer (`layer_dir`) under `vendor/`, the IAM policy, the
+    config (`staged_config`) tagged with the source hash; Chalice's record of earlier deploys
+    is kept, everything else rebuilt; all of it private (0700/0600). OSError, and
+    RuntimeError when pip cannot install the requirements.
+    """
     target = build_root / app.service
     chalice_dir = target / ".chalice"
     chalice_dir.mkdir(parents=True, exist_ok=True)

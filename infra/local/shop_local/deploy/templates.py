@@ -68,6 +68,12 @@ def _generated_secret(name: Any, template: dict[str, str], description: str) -> 
 
 
 def platform_template(services: tuple[str, ...] = SERVICES) -> dict[str, Any]:
+    """The CloudFormation template (a JSON-able dict) of the platform Chalice does not make, for
+    `services`: the Amazon MQ broker with its administrator's generated secret, per service a
+    database, a Redis and a broker credential secret, RDS PostgreSQL, ElastiCache Redis and
+    the SSM parameters holding their endpoints; parameterised by `Stage`. Written to
+    infra/aws/shop-platform.json.
+    """
     names = CloudNames("${Stage}")
     resources: dict[str, Any] = {
         "BrokerCredentials": _generated_secret(
@@ -202,6 +208,13 @@ def _vhost() -> str:
 
 
 def mq_mappings_template(functions_dir: Path = FUNCTIONS) -> dict[str, Any]:
+    """The CloudFormation template of the Amazon MQ event-source mappings
+    (`AWS::Lambda::EventSourceMapping`,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-lambda-
+    eventsourcemapping.html) of infra/event-source-mappings.json, parameterised by `Stage`,
+    `BrokerArn` and `BrokerCredentialsSecretArn`. MappingFileError when the mapping file
+    cannot be deployed.
+    """
     resources = {}
     for spec in mq_mappings.load_specs():
         logical = "".join(part.capitalize() for part in f"{spec.service}_{spec.function}"
@@ -228,10 +241,12 @@ def mq_mappings_template(functions_dir: Path = FUNCTIONS) -> dict[str, Any]:
 
 
 def consumes_mq(service: str) -> bool:
+    """Whether `service`'s app has an Amazon MQ event-source mapping in the mapping file."""
     return any(spec.service == service for spec in mq_mappings.load_specs())
 
 
 def policy_documents(stage: str, functions_dir: Path = FUNCTIONS) -> dict[str, dict[str, Any]]:
+    """Each service's IAM policy document for `stage` (`policies.policy_for`), by service."""
     return {
         service: policies.policy_for(
             service, app_name_of(service, functions_dir), stage, consumes_mq(service))
@@ -240,6 +255,9 @@ def policy_documents(stage: str, functions_dir: Path = FUNCTIONS) -> dict[str, d
 
 
 def rendered_files() -> dict[Path, str]:
+    """Every generated file of infra/aws/ (the two templates, each service's `dev` policy) and
+    its text: JSON indented by 2, newline-terminated.
+    """
     files = {
         AWS_DIR / "shop-platform.json": platform_template(),
         AWS_DIR / "shop-mq-mappings.json": mq_mappings_template(),
@@ -259,6 +277,9 @@ def lint(template: dict[str, Any]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m shop_local.deploy.templates [--check]`: write infra/aws/, or with `--check`
+    list the stale files and return 1 when there are some.
+    """
     parser = argparse.ArgumentParser(description="write infra/aws/ from its generators")
     parser.add_argument("--check", action="store_true", help="only report stale files")
     args = parser.parse_args(argv)

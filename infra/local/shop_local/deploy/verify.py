@@ -33,26 +33,37 @@ CORS_METHOD = "OPTIONS"  # Chalice adds it for CORS; apps never declare it
 
 @dataclass
 class VerifyReport:
+    """What `shop deploy --verify` found: report lines by section, the differences (each makes
+    it exit 1), the resources the emulator cannot hold, and counts of what checked out
+    (`functions Active`, `routes wired`, …).
+    """
     sections: dict[str, list[str]] = field(default_factory=dict)
     differences: list[str] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, section: str, line: str) -> None:
+        """Append `line` to `section` (the section is created in order of first use)."""
         self.sections.setdefault(section, []).append(line)
 
     def differ(self, section: str, line: str) -> None:
+        """Append `line` to `section` marked DIFFERENT, and count it as a difference."""
         self.add(section, f"{line}  <-- DIFFERENT")
         self.differences.append(line)
 
     def count(self, name: str) -> None:
+        """Count one more `name` (e.g. `routes wired`) for the summary line."""
         self.counts[name] = self.counts.get(name, 0) + 1
 
     @property
     def ok(self) -> bool:
+        """Whether nothing differs (the emulator's gaps do not count)."""
         return not self.differences
 
     def render(self) -> str:
+        """The report as `shop deploy --verify` prints it: each section and its lines, the gaps,
+        then one summary line and every difference again.
+        """
         out: list[str] = []
         for title, lines in self.sections.items():
             out += [title, *(f"  {line}" for line in lines), ""]
@@ -76,6 +87,11 @@ def _all_functions(target: DeployTarget) -> dict[str, dict[str, Any]]:
 
 def check_functions(target: DeployTarget, app: DeclaredApp, staged: StagedApp,
                     cloud: dict[str, dict[str, Any]], report: VerifyReport) -> None:
+    """Compare each declared function with the deployed one (`GetFunctionConfiguration`): state
+    Active, runtime, handler, layers, environment (by name and value), the `shop:source-hash`
+    tag against the staged app's, the role and its inline policy; and report deployed
+    functions of the app's prefix that it does not declare. botocore errors propagate.
+    """
     section = "functions"
     lam = target.client("lambda")
     policy = (staged.directory / ".chalice" / f"policy-{target.stage}.json").read_text()
@@ -162,6 +178,11 @@ def _find_api(target: DeployTarget, api: DeclaredApi, staged: StagedApp) -> str 
 
 def check_routes(target: DeployTarget, app: DeclaredApp, staged: StagedApp,
                  cloud: dict[str, dict[str, Any]], report: VerifyReport) -> None:
+    """Compare the app's routes with its REST API at the target: the API and its stage exist,
+    each declared (path, method) exists as an `AWS_PROXY` integration of the API handler
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-
+    integrations.html), and no other method than the OPTIONS Chalice adds for CORS exists.
+    """
     section = "routes"
     api = app.api
     if api is None:
@@ -202,6 +223,9 @@ def check_routes(target: DeployTarget, app: DeclaredApp, staged: StagedApp,
 
 def check_schedules(target: DeployTarget, app: DeclaredApp,
                     cloud: dict[str, dict[str, Any]], report: VerifyReport) -> None:
+    """Compare each declared schedule with its EventBridge rule: it exists, has the same
+    expression and targets the function (`DescribeRule`, `ListTargetsByRule`).
+    """
     section = "schedules"
     events = target.client("events")
     for schedule in app.schedules:
@@ -224,6 +248,10 @@ def check_schedules(target: DeployTarget, app: DeclaredApp,
 
 def check_mappings(target: DeployTarget, declared: dict[str, DeclaredApp],
                    cloud: dict[str, dict[str, Any]], report: VerifyReport) -> None:
+    """Compare the mapping file's Amazon MQ mappings with the target: the broker and each
+    mapping exist (or are a recorded gap), no function of the apps has a mapping the file
+    does not declare, and no SQS queue named `shop…` exists (none is declared).
+    """
     section = "event-source mappings"
     gaps = {gap.name: gap for gap in target.load_gaps()}
     found_broker = broker.find_broker(target)
@@ -277,6 +305,9 @@ def check_mappings(target: DeployTarget, declared: dict[str, DeclaredApp],
 
 def check_settings(target: DeployTarget, env: dict[str, str], services: list[str],
                    with_url: list[str], report: VerifyReport) -> None:
+    """List the stage's SSM parameters and secrets, and report each one a deploy leaves
+    (`expected_parameters`, `expected_secrets`) that is missing.
+    """
     store = cloud_settings.SettingsStore(target.names, target.client)
     databases = cloud_settings.services_with_database(env, services)
     params = store.parameters()
@@ -332,6 +363,12 @@ def check_cold_starts(target: DeployTarget, declared: dict[str, DeclaredApp],
 
 
 def verify(target: DeployTarget, env: dict[str, str]) -> VerifyReport:
+    """`shop deploy --verify`: stage and declare each app as a deploy would, then check
+    functions, plaintext credentials in their environments, routes, schedules, Amazon MQ
+    mappings, settings and cold starts against the target. Returns the report (`ok` when
+    nothing differs); RuntimeError when an app cannot be declared or staged; botocore errors
+    propagate.
+    """
     report = VerifyReport()
     apps = target.apps()
     ctx = Context(target, env, "unknown")

@@ -28,10 +28,9 @@ from watchfiles import Change, awatch
 
 from shop_local.runtime.app_runtime import ProjectRuntime, Refused, load_project
 from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
-from shop_local.runtime.lambda_settings import DEFAULT_INVOKE_PORT
+from shop_local.runtime.serve_args import add_arguments
 
 EXIT_REFUSED = 2
-DEFAULT_PORT = 8000
 IGNORED_DIRS = {".git", "__pycache__", "vendor", ".chalice/deployments", "node_modules"}
 
 
@@ -104,20 +103,6 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
         await runtime.close()
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("project", type=Path, help="a Chalice project (app.py, .chalice/)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--stage", default="dev")
-    parser.add_argument("--lambda-port", type=int, default=DEFAULT_INVOKE_PORT,
-                        help="the Lambda Invoke API's port (0: any free port)")
-    parser.add_argument("--no-autoreload", dest="autoreload", action="store_false",
-                        help="do not reload when the code changes")
-    parser.add_argument("--gateway-responses", type=Path,
-                        help="an x-amazon-apigateway-gateway-responses JSON file "
-                             "(default: API Gateway's stock answers)")
 
 
 def run(args: argparse.Namespace) -> int:

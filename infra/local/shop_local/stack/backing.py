@@ -12,6 +12,9 @@ from shop_local.probes import port_open, wait_for
 
 @dataclass(frozen=True)
 class BackingService:
+    """A server the stack needs on this host: where it answers (host, TCP port), the shell
+    command that starts it, and how long to wait for it (seconds).
+    """
     name: str
     host: str
     port: int
@@ -26,6 +29,9 @@ def _postgres_start() -> str:
 
 
 def backing_services() -> list[BackingService]:
+    """PostgreSQL (5432; the newest cluster under /etc/postgresql, started with
+    `pg_ctlcluster`), Redis (6379, no persistence) and RabbitMQ (5672), all on 127.0.0.1.
+    """
     return [
         BackingService("PostgreSQL", "127.0.0.1", 5432, _postgres_start(), 30),
         BackingService(
@@ -38,6 +44,10 @@ def backing_services() -> list[BackingService]:
 
 
 def ensure_running(service: BackingService, say: Callable[[str], None] = print) -> None:
+    """Start `service` unless its port answers, then wait up to its start timeout. The start
+    command runs as the calling user (starting a system service usually needs root).
+    RuntimeError when the port does not answer in time.
+    """
     if port_open(service.host, service.port):
         return
     say(f"{service.name} is not answering on {service.host}:{service.port}; starting it")
@@ -50,5 +60,8 @@ def ensure_running(service: BackingService, say: Callable[[str], None] = print) 
 
 
 def ensure_backing_services(say: Callable[[str], None] = print) -> None:
+    """`ensure_running` for PostgreSQL, Redis and RabbitMQ, in that order; RuntimeError on the
+    first that does not start.
+    """
     for service in backing_services():
         ensure_running(service, say)

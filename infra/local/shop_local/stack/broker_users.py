@@ -79,6 +79,7 @@ def grant_for(service: str, mappings: MappingFile) -> BrokerGrant:
 
 @dataclass(frozen=True)
 class BrokerUser:
+    """A RabbitMQ user: its name, password and the one vhost it is granted on."""
     name: str
     password: str
     vhost: str
@@ -93,20 +94,32 @@ class BrokerUser:
         return cls(unquote(parts.username), unquote(parts.password), vhost_of(amqp_url))
 
     def url(self, host: str = "127.0.0.1", port: int = 5672) -> str:
+        """The user's AMQP URL at `host:port` (user, password and vhost percent-encoded), e.g.
+        `amqp://shop-user:…@127.0.0.1:5672/shop`.
+        """
         return (f"amqp://{quote(self.name, safe='')}:{quote(self.password, safe='')}"
                 f"@{host}:{port}/{quote(self.vhost, safe='')}")
 
 
 def vhost_exists(vhost: str) -> bool:
+    """Whether the broker has `vhost`. CalledProcessError or TimeoutExpired when `rabbitmqctl`
+    fails.
+    """
     return vhost in rabbitmqctl("list_vhosts", "name").splitlines()
 
 
 def ensure_vhost(vhost: str) -> None:
+    """Create `vhost` unless it exists (idempotent). CalledProcessError when `rabbitmqctl`
+    fails.
+    """
     if not vhost_exists(vhost):
         rabbitmqctl("add_vhost", vhost)
 
 
 def delete_vhost(vhost: str) -> None:
+    """Delete `vhost` with its queues, exchanges, bindings and permissions, if it exists; the
+    default vhost `/` is never deleted. CalledProcessError when `rabbitmqctl` fails.
+    """
     if vhost != "/" and vhost_exists(vhost):
         rabbitmqctl("delete_vhost", vhost)
 

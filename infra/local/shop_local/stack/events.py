@@ -20,7 +20,7 @@ import time
 
 from shop_local.mappings import load_mapping_file
 from shop_local.probes import port_open
-from shop_local.runtime import mq_emulator, smtp_sink
+from shop_local.runtime import smtp_sink
 from shop_local.stack.components import Component
 from shop_local.stack.observability import metrics_environment
 from shop_local.stack.services import runtime_environment
@@ -30,6 +30,9 @@ STATUS_STALE_SECONDS = 10
 
 
 def smtp_address(env: dict[str, str]) -> tuple[str, int]:
+    """The SMTP sink's (host, port) from `.env` (SHOP_SMTP_HOST, SHOP_SMTP_PORT), else the
+    sink's defaults (127.0.0.1, 1025). ValueError when the port is not an integer.
+    """
     return (env.get("SHOP_SMTP_HOST", smtp_sink.DEFAULT_HOST),
             int(env.get("SHOP_SMTP_PORT", smtp_sink.DEFAULT_PORT)))
 
@@ -40,10 +43,17 @@ def set_up(env: dict[str, str]) -> None:
 
 
 def emulator_program_name(app: str, apps: list[str]) -> str:
+    """The supervisord program name of `app`'s MQ emulator: `mq-emulator` when the mapping file
+    maps one app (the `shop logs` name), else `mq-emulator-<app>`.
+    """
     return "mq-emulator" if len(apps) == 1 else f"mq-emulator-{app}"
 
 
 def programs(env: dict[str, str]) -> list[Program]:
+    """The events' supervisord programs: the SMTP sink, then one MQ event-source emulator per
+    app of infra/event-source-mappings.json, each writing its metrics where its service's
+    sidecar reads them. Raises what `load_mapping_file` raises for a malformed mapping file.
+    """
     host, port = smtp_address(env)
     found = [Program(
         name="smtp-sink",
@@ -66,6 +76,10 @@ def programs(env: dict[str, str]) -> list[Program]:
 
 def emulator_health(app: str) -> str:
     """From the status file the emulator rewrites every second."""
+    # Imported here, not at the top: mq_emulator pulls in SQLAlchemy (shop_common.runtime),
+    # which every `shop` command would otherwise pay for at start.
+    from shop_local.runtime import mq_emulator
+
     try:
         report = json.loads(mq_emulator.status_file_for(app).read_text())
     except (OSError, ValueError):
@@ -77,6 +91,9 @@ def emulator_health(app: str) -> str:
 
 
 def components(env: dict[str, str]) -> list[Component]:
+    """The events' rows of `shop status`: the SMTP sink (up when its port answers) and each MQ
+    emulator (`emulator_health`), addressed by its queues and vhost.
+    """
     host, port = smtp_address(env)
     found = [Component("SMTP sink", f"{host}:{port}",
                        lambda: "up" if port_open(host, port) else "down")]

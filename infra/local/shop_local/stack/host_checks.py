@@ -48,6 +48,10 @@ def trusted_loopback_lines(rules: Sequence[Sequence[object]]) -> list[int]:
 
 
 def postgres_warning(admin: pg8000.native.Connection) -> str | None:
+    """The warning when pg_hba.conf trusts local clients (a `local` line, or a `host` line
+    covering 127.0.0.1 or ::1, with method `trust`), naming its line numbers; None when none
+    does. Reads `pg_hba_file_rules`, which needs a superuser: DatabaseError otherwise.
+    """
     rules = admin.run("SELECT line_number, type, address, netmask, auth_method "
                       "FROM pg_hba_file_rules WHERE error IS NULL ORDER BY line_number")
     lines = trusted_loopback_lines(rules)
@@ -60,6 +64,9 @@ def postgres_warning(admin: pg8000.native.Connection) -> str | None:
 
 
 def redis_warning(admin: redis_users.RedisClient) -> str | None:
+    """The warning when Redis' `default` user needs no password and may run every command; None
+    otherwise. RedisError when the server cannot be asked.
+    """
     if not redis_users.default_user_is_open(admin):
         return None
     return ("Redis' default user needs no password and may run every command: anyone on "
@@ -68,6 +75,10 @@ def redis_warning(admin: redis_users.RedisClient) -> str | None:
 
 
 def rabbitmq_warning(user: str = "guest", password: str = "guest") -> str | None:  # noqa: S107
+    """The warning when RabbitMQ still accepts `user` with `password` (by default
+    `guest`/`guest`, the broker's well-known account); None otherwise. OSError or
+    SubprocessError when `rabbitmqctl` cannot run.
+    """
     if not broker_users.accepts_password(user, password):
         return None
     return (f"RabbitMQ's {user!r} user still has its well-known password: it cannot reach the "

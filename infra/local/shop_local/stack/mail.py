@@ -16,13 +16,20 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from shop_local.runtime.smtp_sink import MAILDIR
+from shop_local.paths import VAR
+
+# Equal to runtime.smtp_sink.MAILDIR (where the sink stores), which is not imported so that
+# `shop` builds its parser without aiosmtpd and asyncio.
+MAILDIR = VAR / "mail"
 
 SHOWN_HEADERS = ("Date", "From", "To", "Subject", "Message-ID")
 
 
 @dataclass(frozen=True)
 class MailSummary:
+    """One stored message as `shop mail` lists it; `received_at` is when the sink stored it, in
+    local time.
+    """
     number: int  # 1-based position, oldest first: what `shop mail N` takes
     key: str
     received_at: datetime
@@ -31,12 +38,19 @@ class MailSummary:
 
 
 def parse(raw: bytes) -> EmailMessage:
+    """A raw RFC 5322 message as an EmailMessage (email.policy.default: headers decoded,
+    `get_body` available). Never raises on malformed input: the email package records defects
+    instead.
+    """
     message = message_from_bytes(raw, policy=policy.default)
     assert isinstance(message, EmailMessage)  # guaranteed by policy.default
     return message
 
 
 def list_mail(maildir: Path = MAILDIR) -> list[MailSummary]:
+    """Every message of the Maildir at `maildir`, oldest first, numbered from 1; empty when the
+    folder does not exist yet. OSError when a message cannot be read.
+    """
     if not (maildir / "cur").is_dir() and not (maildir / "new").is_dir():
         return []
     box = mailbox.Maildir(maildir, create=False)
@@ -54,6 +68,7 @@ def list_mail(maildir: Path = MAILDIR) -> list[MailSummary]:
 
 
 def render_list(summaries: list[MailSummary]) -> str:
+    """The `shop mail` table (number, time, to, subject), or `no mail yet`."""
     if not summaries:
         return "no mail yet"
     rows = [(str(s.number), s.received_at.strftime("%Y-%m-%d %H:%M:%S"), s.to, s.subject)
@@ -65,6 +80,9 @@ def render_list(summaries: list[MailSummary]) -> str:
 
 
 def render_message(raw: bytes, part: str = "plain") -> str:
+    """A message's Date, From, To, Subject and Message-ID headers, a blank line, then its `part`
+    body (`plain` or `html`), or `(no <part> part)`.
+    """
     message = parse(raw)
     headers = [f"{name}: {message[name]}" for name in SHOWN_HEADERS if message[name]]
     body = message.get_body(preferencelist=(part,))
@@ -73,6 +91,9 @@ def render_message(raw: bytes, part: str = "plain") -> str:
 
 
 def show(maildir: Path, number: int, part: str = "plain", raw: bool = False) -> str:
+    """Message `number` (1-based, as `list_mail` numbers them) rendered for `shop mail N`, or
+    its whole source decoded as text when `raw`. LookupError when there is no such message.
+    """
     summaries = list_mail(maildir)
     if not 1 <= number <= len(summaries):
         raise LookupError(f"no message {number}; `shop mail` lists {len(summaries)}")
@@ -81,6 +102,7 @@ def show(maildir: Path, number: int, part: str = "plain", raw: bool = False) -> 
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
+    """`shop mail [N] [--to TEXT] [--html] [--raw]`: 0, or 1 when message N does not exist."""
     if args.number is None:
         summaries = list_mail(args.maildir)
         if args.to:

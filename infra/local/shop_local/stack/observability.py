@@ -54,6 +54,10 @@ DEFAULT_PUSH_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Addresses:
+    """Where the observability stack listens, from `.env`: URLs without a trailing slash, the
+    RabbitMQ exporter as host:port (the broker's host, port 15692), the sidecars' push
+    interval in seconds.
+    """
     pushgateway_url: str
     prometheus_url: str
     rabbitmq_exporter: str  # host:port of the rabbitmq_prometheus plugin
@@ -61,6 +65,10 @@ class Addresses:
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> Addresses:
+        """SHOP_PUSHGATEWAY_URL (http://127.0.0.1:9091), SHOP_PROMETHEUS_URL
+        (http://127.0.0.1:9090), SHOP_AMQP_URL's host and SHOP_METRICS_PUSH_SECONDS (5),
+        defaults in brackets. ValueError when the interval is not a number.
+        """
         amqp_host = urlsplit(env.get("SHOP_AMQP_URL", "amqp://127.0.0.1")).hostname
         return cls(
             pushgateway_url=env.get("SHOP_PUSHGATEWAY_URL", DEFAULT_PUSHGATEWAY_URL).rstrip("/"),
@@ -71,6 +79,9 @@ class Addresses:
 
 
 def host_port(url: str) -> str:
+    """`host:port` of a URL, as Prometheus and the Pushgateway take listen and target addresses
+    (`http://127.0.0.1:9091` is `127.0.0.1:9091`).
+    """
     parts = urlsplit(url)
     return f"{parts.hostname}:{parts.port}"
 
@@ -81,6 +92,9 @@ def observed_services() -> list[str]:
 
 
 def metrics_dir(service: str, root: Path = METRICS_DIR) -> Path:
+    """The folder a service's processes write their prometheus_client multiprocess files into:
+    `<root>/<service>`.
+    """
     return root / service
 
 
@@ -99,16 +113,26 @@ def metrics_environment(service: str, root: Path = METRICS_DIR) -> dict[str, str
 def pushgateway_command(listen: str, web_config: Path | None = None) -> list[str]:
     # No persistence file: every start is empty, so a group left by an instance
     # that crashed (and never deleted it) is gone on the next start of the stack.
+    """The Pushgateway's command line, listening on `listen` (host:port), without a persistence
+    file, with basic auth when `web_config` names its web config file.
+    """
     return ["prometheus-pushgateway", f"--web.listen-address={listen}", "--persistence.file=",
             "--log.level=warn", *web_config_flag(web_config)]
 
 
 def web_config_flag(web_config: Path | None) -> list[str]:
+    """`--web.config.file=<path>` (Prometheus' exporter-toolkit web config: TLS and basic auth),
+    or nothing without a file.
+    """
     return [f"--web.config.file={web_config}"] if web_config else []
 
 
 def prometheus_command(config: Path, storage: Path, listen: str,
                        web_config: Path | None = None) -> list[str]:
+    """Prometheus' command line: `config` as its config file, `storage` as its TSDB folder (7
+    days kept), listening on `listen` (host:port), serving the shop's dashboard consoles,
+    with basic auth when `web_config` is given.
+    """
     return [
         "prometheus", *web_config_flag(web_config),
         f"--config.file={config}",
@@ -209,12 +233,18 @@ def ensure_rabbitmq_exporter(say: Callable[[str], None] = print) -> None:
 
 
 def require_binaries() -> None:
+    """RuntimeError naming the missing programs unless `prometheus` and `prometheus-pushgateway`
+    are on the PATH (`make system-deps` installs them).
+    """
     missing = [b for b in ("prometheus", "prometheus-pushgateway") if shutil.which(b) is None]
     if missing:
         raise RuntimeError(f"missing {', '.join(missing)}: run `make system-deps`")
 
 
 def require_credentials(env: dict[str, str]) -> MetricsCredentials:
+    """The metrics user and password from `.env` (SHOP_METRICS_USER, SHOP_METRICS_PASSWORD);
+    RuntimeError when the password is empty.
+    """
     credentials = MetricsCredentials.from_env(env)
     if credentials is None:
         raise RuntimeError("SHOP_METRICS_PASSWORD is empty in .env: the Pushgateway and "
@@ -247,6 +277,10 @@ def set_up(env: dict[str, str]) -> None:
 
 
 def programs(env: dict[str, str]) -> list[Program]:
+    """The observability's supervisord programs: the Pushgateway, Prometheus and one sidecar per
+    service (`<service>-metrics`), each with basic auth. RuntimeError when
+    SHOP_METRICS_PASSWORD is empty.
+    """
     addresses = Addresses.from_env(env)
     credentials = require_credentials(env)
     found = [
@@ -270,6 +304,9 @@ Auth = tuple[str, str] | None
 
 
 def endpoint_health(url: str, auth: Auth = None) -> str:
+    """The `shop status` state of a Pushgateway or Prometheus endpoint (3 s timeout): `up` on
+    200, a hint on 401 (the running server has another password than `.env`), else `down`.
+    """
     try:
         status = requests.get(url, timeout=3, auth=auth).status_code
     except requests.RequestException:
@@ -293,6 +330,9 @@ def service_health_per_prometheus(prometheus_url: str, service: str, auth: Auth 
 
 
 def components(env: dict[str, str]) -> list[Component]:
+    """The observability's rows of `shop status`: the Pushgateway, Prometheus, and per service
+    `job:shop_service_up` as Prometheus computes it.
+    """
     addresses = Addresses.from_env(env)
     prometheus = addresses.prometheus_url
     credentials = MetricsCredentials.from_env(env)

@@ -24,6 +24,9 @@ from shop_local.stack import broker_users, redis_users
 
 @dataclass(frozen=True)
 class ServiceDatabase:
+    """A service's PostgreSQL login role, its password, its database and the server's host and
+    port, as its SHOP_<SERVICE>_DATABASE_URL names them.
+    """
     role: str
     password: str
     database: str
@@ -32,6 +35,10 @@ class ServiceDatabase:
 
     @classmethod
     def from_url(cls, url: str) -> ServiceDatabase:
+        """Parse `postgresql+pg8000://role:password@host:port/database` (percent-encoded parts
+        decoded; host 127.0.0.1 and port 5432 when absent). Missing parts are
+        empty strings; ValueError when the port is not a number.
+        """
         parts = urlsplit(url)
         return cls(
             role=unquote(parts.username or ""),
@@ -43,6 +50,11 @@ class ServiceDatabase:
 
 
 def admin_connection(admin_url: str) -> pg8000.native.Connection:
+    """A pg8000 connection as the administrator `admin_url` names
+    (`postgresql://user[:password]@host:port/database`; user `postgres` and database
+    `postgres` by default), with a 10 s socket timeout. Raises pg8000's InterfaceError when
+    the server cannot be reached, DatabaseError when it refuses the login.
+    """
     parts = urlsplit(admin_url)
     return pg8000.native.Connection(
         user=unquote(parts.username or "postgres"),
@@ -74,6 +86,10 @@ def provision_database(admin_url: str, db: ServiceDatabase) -> None:
 
 
 def drop_database(admin_url: str, db: ServiceDatabase) -> None:
+    """Drop the service's database, ending its open sessions (`DROP DATABASE … WITH (FORCE)`,
+    PostgreSQL 13 or later), then its role; either one missing is skipped. DatabaseError when
+    the role still owns objects in another database or the administrator may not drop them.
+    """
     ident = pg8000.native.identifier
     conn = admin_connection(admin_url)
     try:
@@ -84,6 +100,10 @@ def drop_database(admin_url: str, db: ServiceDatabase) -> None:
 
 
 def run_migrations(service: str, database_url: str) -> None:
+    """Upgrade the service's database to the head of its Alembic history
+    (`functions/<service>/migrations/`), connected with `database_url`, i.e. as the service's
+    own role. Raises what Alembic and the migrations raise.
+    """
     config = Config()
     config.set_main_option("script_location", str(function_dir(service) / "migrations"))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
@@ -110,10 +130,14 @@ def service_settings(env: Mapping[str, str], service: str) -> Settings:
 
 
 def provisioned_services() -> list[str]:
+    """The services `shop setup` provisions: those of shop_common.config.SERVICES whose function
+    app exists under functions/.
+    """
     return [s for s in SERVICES if service_exists(s)]
 
 
 def broker_address(settings: Settings) -> tuple[str, int]:
+    """The (host, port) of a service's broker URL; 127.0.0.1 and 5672 when it names none."""
     return settings.amqp_url.host or "127.0.0.1", settings.amqp_url.port or 5672
 
 

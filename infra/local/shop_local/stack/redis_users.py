@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
 
@@ -40,6 +40,9 @@ GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
 
 @dataclass(frozen=True)
 class RedisUser:
+    """A service's Redis ACL user: its name, its password and the key prefix it is confined to
+    (`shop:<service>:`).
+    """
     name: str
     password: str
     key_prefix: str
@@ -54,20 +57,61 @@ class RedisUser:
 
     def rules(self) -> list[str]:
         """The `ACL SETUSER` rules after the name: every previous rule reset first."""
-        pattern = GLOB_SPECIAL.sub(r"\\\1", self.key_prefix) + "*"
-        return ["reset", "on", f">{self.password}", f"~{pattern}", "resetchannels",
-                *SERVICE_COMMANDS]
+        return ["reset", "on", f">{self.password}", f"~{key_pattern(self.key_prefix)}",
+                "resetchannels", *SERVICE_COMMANDS]
 
 
-def admin_client(admin_url: str) -> RedisClient:
+def key_pattern(key_prefix: str) -> str:
+    """The glob (ACL key pattern, SCAN MATCH) of every key starting with `key_prefix`."""
+    return GLOB_SPECIAL.sub(r"\\\1", key_prefix) + "*"
+
+
+def database_of(redis_url: str) -> int:
+    """The logical database a Redis URL names in its path (`redis://…/2` is 2; none is 0)."""
+    path = urlsplit(redis_url).path.strip("/")
+    return int(path) if path else 0
+
+
+def admin_client(admin_url: str, database: int | None = None) -> RedisClient:
+    """A client of the Redis administrator, in `database` instead of the URL's when given."""
+    if database is not None:
+        admin_url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{database}"))
     return redis.Redis.from_url(admin_url, socket_connect_timeout=5, socket_timeout=5)
 
 
+def delete_keys(admin_url: str, database: int, key_prefix: str) -> int:
+    """Delete every key under `key_prefix` in `database`, as the administrator; the count.
+
+    SCAN walks the keyspace in batches, so a large database is not blocked (KEYS would).
+    """
+    admin = admin_client(admin_url, database)
+    try:
+        removed = 0
+        batch: list[bytes] = []
+        for key in admin.scan_iter(match=key_pattern(key_prefix), count=500):
+            batch.append(key)
+            if len(batch) == 500:
+                removed += int(admin.delete(*batch))
+                batch = []
+        if batch:
+            removed += int(admin.delete(*batch))
+        return removed
+    finally:
+        admin.close()
+
+
 def ensure_user(admin: RedisClient, user: RedisUser) -> None:
+    """Create or replace the ACL user with exactly `user.rules()` (`ACL SETUSER`,
+    https://redis.io/docs/latest/commands/acl-setuser/). RedisError when the administrator
+    may not.
+    """
     admin.execute_command("ACL", "SETUSER", user.name, *user.rules())
 
 
 def delete_user(admin: RedisClient, name: str) -> None:
+    """Delete the ACL user `name` (`ACL DELUSER`; a missing user is not an error). Its open
+    connections are closed by the server. RedisError when the administrator may not.
+    """
     admin.execute_command("ACL", "DELUSER", name)
 
 

@@ -36,14 +36,23 @@ def runtime_environment() -> dict[str, str]:
 
 
 def invoke_port(env: dict[str, str]) -> int:
+    """The stack's Lambda Invoke API port: SHOP_LAMBDA_INVOKE_PORT, else 3001 (as `sam local
+    start-lambda`). ValueError when it is not an integer.
+    """
     return int(env.get("SHOP_LAMBDA_INVOKE_PORT") or DEFAULT_INVOKE_PORT)
 
 
 def service_url(env: dict[str, str], service: str) -> str:
+    """A service's base URL from `.env` (SHOP_<SERVICE>_SERVICE_URL) without a trailing slash;
+    empty when unset.
+    """
     return env.get(f"SHOP_{service.upper()}_SERVICE_URL", "").rstrip("/")
 
 
 def programs(env: dict[str, str]) -> list[Program]:
+    """One supervisord program per HTTP service (`shop_local.runtime.host` on the port of its
+    SHOP_<SERVICE>_SERVICE_URL; `shop logs <service>`), then `lambda`, the Invoke API router.
+    """
     found = []
     for service in http_services():
         port = urlsplit(service_url(env, service)).port
@@ -73,6 +82,10 @@ def lambda_health(port: int) -> str:
 
 
 def http_health(url: str) -> str:
+    """The `shop status` state of a service from its GET /health at `url` (3 s timeout):
+    `healthy` on 200, `degraded: <checks not up>` on a health report that is not, `unhealthy
+    (<status>)` on another answer, `down` when nothing answers.
+    """
     try:
         response = requests.get(url, timeout=3)
     except requests.RequestException:
@@ -88,6 +101,9 @@ def http_health(url: str) -> str:
 
 
 def components(env: dict[str, str]) -> list[Component]:
+    """The rows of `shop status` for the backing services (up when their port answers), each
+    HTTP service (`http_health`) and the Lambda Invoke API (`lambda_health`).
+    """
     found = [
         Component(
             b.name, f"{b.host}:{b.port}",

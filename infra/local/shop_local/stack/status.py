@@ -8,10 +8,14 @@ from shop_local.stack.supervisor import Program
 
 
 def all_programs(env: dict[str, str]) -> list[Program]:
+    """Every program `shop up` supervises: the services' runtime processes and the Invoke API,
+    the events' (SMTP sink, MQ emulators), then the observability's.
+    """
     return services.programs(env) + events.programs(env) + observability.programs(env)
 
 
 def all_components(env: dict[str, str]) -> list[Component]:
+    """Every row of `shop status`, in that same order, each with its health check."""
     return services.components(env) + events.components(env) + observability.components(env)
 
 

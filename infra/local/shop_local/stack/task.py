@@ -27,6 +27,12 @@ def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    """The child's side of `run_task`: argv is [service, function, JSON object of keyword
+    arguments]; imports `functions/<service>/chalicelib/tasks.py` from that folder, calls the
+    function and prints its result. Returns 0; an exception (an unknown function, a bad
+    argument, the task's own error) ends the process with a traceback, which `run_task` turns
+    into a RuntimeError.
+    """
     service, function, arguments = argv[0], argv[1], json.loads(argv[2] if len(argv) > 2 else "{}")
     os.chdir(function_dir(service))
     sys.path.insert(0, str(function_dir(service)))
