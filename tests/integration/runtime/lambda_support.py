@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -89,7 +90,9 @@ class BackgroundService:
         from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
         from shop_local.runtime.lambda_router import InvokeRouter
 
-        service = LambdaService([self.catalog], self._settings)
+        # A registered process serves its functions only to callers signed with the key.
+        environment = {**os.environ, **credentials_environment()} if registry else None
+        service = LambdaService([self.catalog], self._settings, environment=environment)
         await service.start()
         self._servers = []
         server, _task, port = await serve_in_background(

@@ -345,7 +345,7 @@ class LambdaService:
         from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
         from shop_local.runtime.invoke_auth import InvokeAuth, InvokeCredentials
 
-        credentials = InvokeCredentials.from_environ()
+        credentials = InvokeCredentials.from_environ(self.base_environment)
         if credentials is None:
             log.error("not registering this process's functions in %s: the Invoke API key "
                       "is not set, and a registered port must not answer strangers",
