@@ -20,6 +20,7 @@ from tests.integration.ordering.conftest import (
 from tests.security.conftest import Services
 from tests.support.client import ShopClient, new_enduser
 from tests.support.stack import ThrowawayStack
+from tests.support.tokens import fresh_user_token
 
 __all__ = ["new_product", "order_service", "product_service"]
 
@@ -50,7 +51,8 @@ def enduser(stack: ThrowawayStack, user_service: ShopClient) -> Caller:
 
 
 @pytest.fixture(scope="session")
-def superadmin(stack: ThrowawayStack, user_service: ShopClient, superadmin_token: str) -> Caller:
-    me = user_service.call("GET", "/users/me", token=superadmin_token)
+def superadmin(stack: ThrowawayStack, user_service: ShopClient, superadmin_id: str) -> Caller:
+    me = user_service.call("GET", "/users/me",
+                           token=fresh_user_token(stack, superadmin_id, role="superadmin"))
     assert me.status_code == 200, me.text
     return Caller(stack, me.json()["id"], "superadmin", me.json()["email"])
