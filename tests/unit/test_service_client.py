@@ -16,9 +16,12 @@ from shop_common.config import Settings
 from shop_common.keys import KeyRing
 from shop_common.logs import request_id_var
 from shop_common.service_client import (
+    NoAnswer,
     Outcome,
+    Refusal,
     ServiceClient,
     ServiceRejected,
+    ServiceReply,
     ServiceUnavailable,
     backoff_delay,
     classify_status,
@@ -132,3 +135,70 @@ def test_refuses_a_target_it_has_no_address_for() -> None:
     service, _, _ = client([])
     with pytest.raises(ValueError):
         service.get("communication", "/x")
+
+
+# `send`: the same call, its result returned as one value instead of raised.
+
+def test_send_returns_a_2xx_as_the_reply() -> None:
+    service, session, _ = client([201])
+    result = service.send("order", "POST", "/internal/orders", json={"a": 1})
+    assert result == ServiceReply(201, {"detail": "scripted"})
+    assert session.calls[0]["json"] == {"a": 1}
+
+
+def test_send_returns_a_definite_4xx_as_a_refusal_without_retrying() -> None:
+    service, session, sleeps = client([409, 200])
+    result = service.send("order", "POST", "/x", json={}, idempotent=True)
+    assert result == Refusal("order", 409, {"detail": "scripted"})
+    assert isinstance(result, Refusal)
+    assert result.detail == "the order service refused the request (409): scripted"
+    assert len(session.calls) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("status", [429, 408])
+def test_send_retries_a_not_now_answer_then_says_there_was_no_answer(status: int) -> None:
+    service, session, sleeps = client([status, status, status])
+    result = service.send("order", "GET", "/x")
+    assert result == NoAnswer("order", f"answered {status}", status, {"detail": "scripted"})
+    assert len(session.calls) == 3 and len(sleeps) == 2
+
+
+def test_send_retries_a_5xx_and_returns_the_reply_that_came() -> None:
+    service, session, _ = client([502, 500, 200])
+    assert service.send("order", "GET", "/x") == ServiceReply(200, {"detail": "scripted"})
+    assert len(session.calls) == 3
+
+
+def test_send_returns_a_5xx_on_every_attempt_as_no_answer() -> None:
+    service, _, _ = client([500, 502, 503])
+    result = service.send("order", "GET", "/x")
+    assert isinstance(result, NoAnswer) and result.status == 503
+    assert result.detail == "the order service is unavailable: answered 503"
+
+
+def test_send_returns_a_timeout_as_no_answer() -> None:
+    service, session, _ = client([requests.ReadTimeout()] * 3)
+    assert service.send("order", "GET", "/x") == NoAnswer("order", "timed out")
+    assert len(session.calls) == 3
+
+
+def test_send_returns_a_connection_error_as_no_answer() -> None:
+    service, _, _ = client([requests.ConnectionError()] * 3)
+    result = service.send("user", "GET", "/x")
+    assert result == NoAnswer("user", "connection failed (ConnectionError)")
+
+
+def test_send_never_retries_a_post_that_is_not_safe_to_repeat() -> None:
+    service, session, sleeps = client([503, 200])
+    result = service.send("order", "POST", "/x", json={})
+    assert isinstance(result, NoAnswer) and result.status == 503
+    assert len(session.calls) == 1 and sleeps == []
+
+
+def test_a_result_becomes_the_problem_call_raises() -> None:
+    refusal = Refusal("user", 404, {"title": "Not Found"}).as_problem()
+    assert isinstance(refusal, ServiceRejected) and refusal.upstream_status == 404
+    assert refusal.detail == "the user service refused the request (404): Not Found"
+    unknown = NoAnswer("user", "timed out").as_problem()
+    assert isinstance(unknown, ServiceUnavailable) and unknown.upstream_status is None
+    assert unknown.detail == "the user service is unavailable: timed out"

@@ -1,14 +1,19 @@
 """Calls from one service to another: a service token, timeouts, bounded retries, clear failures.
 
 Every internal call goes through `ServiceClient`, so each carries a short-lived token
-addressed to its target and none can hang the request that makes it. A failed call
-raises a 503 problem of one of two kinds, because a caller that changed state before
-the call must know which one it got:
+addressed to its target and none can hang the request that makes it. A call ends in
+one of three results, because a caller that changed state before the call must know
+which one it got:
 
-- `ServiceRejected`: the target answered with a definite 4xx. It did not do the thing,
-  and repeating the same request will not change that.
-- `ServiceUnavailable`: a timeout, a connection error or a 5xx. The outcome is
-  unknown: the target may or may not have done the thing.
+- `ServiceReply`: the target answered 2xx. It did the thing.
+- `Refusal`: the target answered with a definite 4xx. It did not do the thing, and
+  repeating the same request will not change that.
+- `NoAnswer`: a timeout, a connection error or a 5xx (or 408/425/429 on the last
+  attempt). The outcome is unknown: the target may or may not have done the thing.
+
+`ServiceClient.send` returns that result and never raises for it. `call`, `get` and
+`post` are built on it for callers that want a failure as a 503 problem instead:
+`ServiceRejected` for a refusal, `ServiceUnavailable` for no answer.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ BACKOFF_CAP_SECONDS = 2.0
 
 
 class Outcome(Enum):
+    """What a status says: the target acted, refused for good, or may or may not have."""
+
     SUCCESS = "success"
     REJECTED = "rejected"
     UNKNOWN = "unknown"
@@ -63,12 +70,6 @@ def backoff_delay(retry: int, base: float, rand: Callable[[], float] = random.ra
     """
     ceiling = min(BACKOFF_CAP_SECONDS, base * 2.0 ** (retry - 1))
     return ceiling / 2 + rand() * ceiling / 2
-
-
-@dataclass(frozen=True)
-class ServiceReply:
-    status: int
-    body: Any
 
 
 @dataclass
@@ -95,25 +96,88 @@ def upstream_detail(body: Any) -> str:
     return ""
 
 
-def rejected(service: str, status: int, body: Any) -> ServiceRejected:
-    """The 503 problem for a definite 4xx from `service` (`dependency-refused`, Retry-After 1 s)."""
+def refused_detail(service: str, status: int, body: Any) -> str:
+    """The `detail` of the problem for a definite 4xx from `service`, with its reason."""
     detail = f"the {service} service refused the request ({status})"
     reason = upstream_detail(body)
+    return f"{detail}: {reason}" if reason else detail
+
+
+def rejected(service: str, status: int, body: Any) -> ServiceRejected:
+    """The 503 problem for a definite 4xx from `service` (`dependency-refused`, Retry-After 1 s)."""
     return ServiceRejected(
-        503, "Service Unavailable", f"{detail}: {reason}" if reason else detail,
+        503, "Service Unavailable", refused_detail(service, status, body),
         slug="dependency-refused", headers={"Retry-After": "1"},
         service=service, upstream_status=status, upstream_body=body,
     )
+
+
+def unavailable_detail(service: str, reason: str) -> str:
+    """The `detail` of the problem for a call to `service` of unknown outcome."""
+    return f"the {service} service is unavailable: {reason}"
 
 
 def unavailable(service: str, reason: str, status: int | None = None,
                 body: Any = None) -> ServiceUnavailable:
     """The 503 problem for a call to `service` of unknown outcome (`dependency-unavailable`)."""
     return ServiceUnavailable(
-        503, "Service Unavailable", f"the {service} service is unavailable: {reason}",
+        503, "Service Unavailable", unavailable_detail(service, reason),
         slug="dependency-unavailable", headers={"Retry-After": "1"},
         service=service, upstream_status=status, upstream_body=body,
     )
+
+
+@dataclass(frozen=True)
+class ServiceReply:
+    """The target answered 2xx: `status`, and `body` as parsed JSON (None if not JSON)."""
+
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The target `service` answered a definite 4xx (`status`, `body` as parsed JSON or
+    None): it did not act on the request, and the same request again will not change that."""
+
+    service: str
+    status: int
+    body: Any
+
+    @property
+    def detail(self) -> str:
+        """The sentence a `ServiceRejected` problem gives as its `detail`."""
+        return refused_detail(self.service, self.status, self.body)
+
+    def as_problem(self) -> ServiceRejected:
+        """This refusal as the 503 `dependency-refused` problem; see `rejected`."""
+        return rejected(self.service, self.status, self.body)
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    """No answer to rely on from `service`: whether it acted is unknown.
+
+    `reason` says why ("timed out", "connection failed (ConnectionError)", "answered
+    503"); `status` and `body` are those of the last attempt, when it got an answer.
+    """
+
+    service: str
+    reason: str
+    status: int | None = None
+    body: Any = None
+
+    @property
+    def detail(self) -> str:
+        """The sentence a `ServiceUnavailable` problem gives as its `detail`."""
+        return unavailable_detail(self.service, self.reason)
+
+    def as_problem(self) -> ServiceUnavailable:
+        """This unknown outcome as the 503 `dependency-unavailable` problem."""
+        return unavailable(self.service, self.reason, self.status, self.body)
+
+
+CallResult = ServiceReply | Refusal | NoAnswer
 
 
 def json_or_none(response: requests.Response) -> Any:
@@ -164,12 +228,20 @@ class ServiceClient:
             headers["X-Request-Id"] = request_id
         return headers
 
-    def call(self, service: str, method: str, path: str, *, json: Any = None,
-             idempotent: bool | None = None) -> ServiceReply:
-        """Make the call; retry it only if repeating it is safe (`idempotent`).
+    def send(self, service: str, method: str, path: str, *, json: Any = None,
+             idempotent: bool | None = None) -> CallResult:
+        """Make the call, retried only if repeating it is safe; the result, never raised.
 
-        `idempotent` defaults to what the HTTP method promises; a POST that carries an
-        idempotency key the target honours may pass `idempotent=True`.
+        `idempotent` defaults to what the HTTP method promises (RFC 9110 section 9.2.2:
+        GET, HEAD, OPTIONS, PUT, DELETE); a POST that carries an idempotency key the
+        target honours may pass `idempotent=True`. A retried call makes up to
+        `service_call_attempts` attempts, with `backoff_delay` between them; a 5xx, a
+        timeout, a connection error and 408/425/429 are retried, a 2xx or another 4xx
+        ends the call at once.
+
+        Returns a `ServiceReply` (2xx), a `Refusal` (a definite 4xx) or a `NoAnswer`
+        (no attempt gave a definite answer). Raises only ValueError, for a `service`
+        that has no address (a bug in the caller, not an outcome of the call).
         """
         method = method.upper()
         retry_allowed = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -177,7 +249,7 @@ class ServiceClient:
         url = self.base_url(service) + path
         timeout = (self._settings.service_connect_timeout_seconds,
                    self._settings.service_read_timeout_seconds)
-        failure = unavailable(service, "no attempt was made")
+        failure = NoAnswer(service, "no attempt was made")
         for attempt in range(1, attempts + 1):
             if attempt > 1:
                 base = self._settings.service_retry_backoff_seconds
@@ -187,24 +259,37 @@ class ServiceClient:
                     method, url, json=json, headers=self._headers(service), timeout=timeout
                 )
             except requests.Timeout:
-                failure = unavailable(service, "timed out")
+                failure = NoAnswer(service, "timed out")
                 continue
             except requests.RequestException as exc:
-                failure = unavailable(service, f"connection failed ({type(exc).__name__})")
+                failure = NoAnswer(service, f"connection failed ({type(exc).__name__})")
                 continue
             body = json_or_none(response)
             outcome = classify_status(response.status_code)
             if outcome is Outcome.SUCCESS:
                 return ServiceReply(response.status_code, body)
             if outcome is Outcome.REJECTED:
-                raise rejected(service, response.status_code, body)
-            failure = unavailable(service, f"answered {response.status_code}",
-                                  response.status_code, body)
+                return Refusal(service, response.status_code, body)
+            failure = NoAnswer(service, f"answered {response.status_code}",
+                               response.status_code, body)
         log.warning("service call failed", extra={
             "target": service, "method": method, "path": path, "attempts": attempts,
             "reason": failure.detail,
         })
-        raise failure
+        return failure
+
+    def call(self, service: str, method: str, path: str, *, json: Any = None,
+             idempotent: bool | None = None) -> ServiceReply:
+        """Make the call as `send` does; the 2xx reply, or the failure raised as a 503.
+
+        Raises ServiceRejected for a definite 4xx, ServiceUnavailable when the outcome
+        is unknown (both ServiceCallFailed), ValueError for an unknown `service`.
+        """
+        match self.send(service, method, path, json=json, idempotent=idempotent):
+            case ServiceReply() as reply:
+                return reply
+            case Refusal() | NoAnswer() as failure:
+                raise failure.as_problem()
 
     def get(self, service: str, path: str) -> ServiceReply:
         """GET `path` of `service`, retried as `call` allows; raises as `call` does."""
