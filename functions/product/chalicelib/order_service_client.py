@@ -2,7 +2,8 @@
 
 The reservation id is the order service's idempotency key, so a retried create can
 never make a second order, and `void` settles a key for good: afterwards the order
-either exists or can no longer be created.
+either exists or can no longer be created. Each call returns its answer as one value
+(`CreateResult`, `VoidResult`) and never raises for what the order service said.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 
 from shop_common.money import format_money
 from shop_common.service_client import (
+    NoAnswer,
+    Refusal,
     ServiceClient,
-    ServiceRejected,
-    ServiceUnavailable,
+    ServiceReply,
     upstream_detail,
 )
 
@@ -50,42 +52,69 @@ class Refused:
 
 @dataclass(frozen=True)
 class Unanswered:
-    """A timeout, connection error or 5xx: the order may or may not exist."""
+    """No answer to rely on: the order may or may not exist.
+
+    A timeout, connection error or 5xx; for a void, also a refusal, since the key is
+    then not settled either. `reason` is the sentence a 503 problem would give.
+    """
 
     reason: str
 
 
+@dataclass(frozen=True)
+class Voided:
+    """The key is settled for good: `order` is the order made under it, or None when
+    none was made and none can be made now."""
+
+    order: dict[str, Any] | None
+
+
 CreateResult = Created | Refused | Unanswered
+VoidResult = Voided | Unanswered
 
 
 class OrderServiceClient:
+    """The order service's internal routes, as the product service calls them."""
+
     def __init__(self, client: ServiceClient) -> None:
         self._client = client
 
     def create(self, order: NewOrder) -> CreateResult:
-        """Ask for the order, retried with the same key; the answer as one value, never raised."""
-        try:
-            reply = self._client.post(TARGET, "/internal/orders", {
-                "idempotency_key": order.key,
-                "user_id": order.user_id,
-                "product_id": order.product_id,
-                "product_name": order.product_name,
-                "quantity": order.quantity,
-                "unit_price": format_money(order.unit_price),
-            }, idempotent=True)
-        except ServiceRejected as exc:
-            return Refused(upstream_detail(exc.upstream_body) or f"status {exc.upstream_status}")
-        except ServiceUnavailable as exc:
-            return Unanswered(exc.detail)
-        return Created(dict(reply.body))
+        """Ask for the order, retried with the same key; the answer as one value, never raised.
 
-    def void(self, key: str) -> dict[str, Any] | None:
-        """The order made under this key, or None: then no order can ever be made with it.
-
-        Raises ServiceCallFailed when the order service gave no answer to rely on.
+        Created (2xx, with the order as the order service shows it), Refused (a
+        definite 4xx, with the order service's reason) or Unanswered.
         """
-        reply = self._client.post(
-            TARGET, "/internal/orders/void", {"idempotency_key": key}, idempotent=True
+        result = self._client.send(TARGET, "POST", "/internal/orders", json={
+            "idempotency_key": order.key,
+            "user_id": order.user_id,
+            "product_id": order.product_id,
+            "product_name": order.product_name,
+            "quantity": order.quantity,
+            "unit_price": format_money(order.unit_price),
+        }, idempotent=True)
+        match result:
+            case ServiceReply(body=body):
+                return Created(dict(body))
+            case Refusal(status=status, body=body):
+                return Refused(upstream_detail(body) or f"status {status}")
+            case NoAnswer() as no_answer:
+                return Unanswered(no_answer.detail)
+
+    def void(self, key: str) -> VoidResult:
+        """Settle the key for good, retried; the answer as one value, never raised.
+
+        Voided with the order made under this key, or with None: then no order can
+        ever be made with it. Unanswered when the order service gave no answer to rely
+        on (a refusal included: the key is then not settled).
+        """
+        result = self._client.send(
+            TARGET, "POST", "/internal/orders/void", json={"idempotency_key": key},
+            idempotent=True,
         )
-        order = reply.body.get("order") if isinstance(reply.body, dict) else None
-        return dict(order) if isinstance(order, dict) else None
+        match result:
+            case ServiceReply(body=body):
+                order = body.get("order") if isinstance(body, dict) else None
+                return Voided(dict(order) if isinstance(order, dict) else None)
+            case Refusal() | NoAnswer() as failure:
+                return Unanswered(failure.detail)

@@ -15,13 +15,13 @@ from datetime import datetime
 
 from chalicelib import SERVICE
 from chalicelib.order_placement import OrderingDeps
+from chalicelib.order_service_client import Unanswered, Voided
 from chalicelib.reservations import cancel, confirm, due_reservations
 from chalicelib.saga import Step, after_void
 from shop_common.clock import utcnow
 from shop_common.db import transaction
 from shop_common.errors import Problem
 from shop_common.metrics import order_placed
-from shop_common.service_client import ServiceCallFailed
 
 log = logging.getLogger("shop.product.sweeper")
 
@@ -50,18 +50,23 @@ def expired_problem() -> Problem:
 
 def settle_due_reservations(deps: OrderingDeps, now: datetime | None = None,
                             limit: int = BATCH) -> SweepReport:
+    """Settle up to `limit` reservations pending past their `settle_after` (at `now`,
+    default the current time): void each key and confirm or cancel-and-restock by the
+    answer. One whose void is unanswered, or whose product stays locked, is left
+    pending for the next run. Raises a Problem only when the database fails.
+    """
     with transaction(deps.sessions) as session:
         due = due_reservations(session, now or utcnow(), limit)
     confirmed = restocked = left = 0
     for reservation in due:
-        try:
-            order = deps.orders.void(str(reservation.id))
-        except ServiceCallFailed as exc:
-            left += 1
-            log.warning("reservation not settled; order service unavailable",
-                        extra={"reservation_id": str(reservation.id), "reason": exc.detail})
-            continue
-        step = after_void(order is not None)
+        match deps.orders.void(str(reservation.id)):
+            case Unanswered(reason=reason):
+                left += 1
+                log.warning("reservation not settled; order service unavailable",
+                            extra={"reservation_id": str(reservation.id), "reason": reason})
+                continue
+            case Voided(order=order):
+                step = after_void(order is not None)
         try:
             with transaction(deps.sessions) as session:
                 if step is Step.CONFIRM:

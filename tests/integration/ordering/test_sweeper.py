@@ -13,7 +13,6 @@ from sqlalchemy.orm import sessionmaker
 from shop_common.clock import utcnow
 from shop_common.config import validate_settings
 from shop_common.db import create_db_engine
-from shop_common.service_client import unavailable
 from tests.integration.ordering.conftest import scalar
 from tests.support.functions import function_module
 from tests.support.stack import ThrowawayStack
@@ -32,10 +31,10 @@ class NoOrderEverMade:
     def __init__(self, *keys: str) -> None:
         self._keys = set(keys)
 
-    def void(self, reservation_id: str) -> dict[str, Any] | None:
+    def void(self, reservation_id: str) -> Any:
         if reservation_id not in self._keys:
-            raise unavailable("order", "not this test's reservation")
-        return None
+            return sweeper.Unanswered("not this test's reservation")
+        return sweeper.Voided(None)
 
 
 class NoCache:
