@@ -55,8 +55,8 @@ def _owner_filter(user: UserClaims) -> uuid.UUID | None:
 def internal_create_order() -> Response:
     callers.service()
     body = parse_body(body_of(app), InternalOrderBody)
-    intake = take_order(intake_deps(), body)
-    return json_response(intake.order, 201 if intake.created else 200)
+    taken = take_order(intake_deps(), body)
+    return json_response(taken.order, 201 if taken.created else 200)
 
 
 @app.route("/internal/orders/void", methods=["POST"])

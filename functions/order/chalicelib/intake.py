@@ -41,21 +41,24 @@ class IntakeDeps:
 
 
 @dataclass(frozen=True)
-class Intake:
+class TakenOrder:
+    """The order the key stands for, as `order_view` shows it, and whether this request
+    `created` it (201) or an earlier one with the same key did (200)."""
+
     order: dict[str, Any]
     created: bool
 
 
-def _replay(session: Session, body: InternalOrderBody) -> Intake | None:
+def _replay(session: Session, body: InternalOrderBody) -> TakenOrder | None:
     existing = find_by_key(session, body.idempotency_key)
     if existing is not None:
-        return Intake(order_view(same_order(existing, body)), created=False)
+        return TakenOrder(order_view(same_order(existing, body)), created=False)
     if is_voided(session, body.idempotency_key):
         raise order_voided()
     return None
 
 
-def take_order(deps: IntakeDeps, body: InternalOrderBody) -> Intake:
+def take_order(deps: IntakeDeps, body: InternalOrderBody) -> TakenOrder:
     """The order for `body.idempotency_key`: made now (`created`) or made before.
 
     Raises 409 `order-voided` for a voided key, 422 for a reused key or an unknown
@@ -80,4 +83,4 @@ def take_order(deps: IntakeDeps, body: InternalOrderBody) -> Intake:
             raise service_unavailable("this order is being placed by another request",
                                       slug="order-in-progress") from problem
         raise
-    return Intake(view, created=True)
+    return TakenOrder(view, created=True)

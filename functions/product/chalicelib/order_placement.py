@@ -60,7 +60,9 @@ class OrderingDeps:
 
 @dataclass(frozen=True)
 class OrderAnswer:
-    """What the buyer is told: 201 with the order, or a problem."""
+    """What the buyer is told: `status` 201 with the order as `body`, or a problem's
+    status and body; `replayed` when an earlier request with the key placed it (the
+    route adds `Idempotent-Replayed: true`); `headers` such as a 503's `Retry-After`."""
 
     status: int
     body: dict[str, Any]

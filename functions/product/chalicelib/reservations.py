@@ -29,6 +29,9 @@ from shop_common.metrics import order_conflict
 
 @dataclass(frozen=True)
 class OrderRequest:
+    """The buyer's order as placing it sees it: who (`user_id`, from the token), which
+    product, how many, under the buyer's `Idempotency-Key` header."""
+
     user_id: uuid.UUID
     product_id: uuid.UUID
     idempotency_key: str
@@ -36,12 +39,19 @@ class OrderRequest:
 
     @property
     def fingerprint(self) -> str:
+        """What a repeat of the key must match to be the same request (product, quantity)."""
         return request_fingerprint(self.product_id, self.quantity)
 
 
 @dataclass(frozen=True)
 class ReservationSnapshot:
-    """A reservation as read, usable after its session has closed."""
+    """A reservation as read, usable after its session has closed.
+
+    The placement and the sweeper read it: `id` is the order service's idempotency
+    key; the buyer, product, name, price (a two-place Decimal) and quantity make the
+    order; `status` is pending, confirmed or cancelled; `response_status` and
+    `response_body` are the buyer's answer once settled (None while pending).
+    """
 
     id: uuid.UUID
     user_id: uuid.UUID
@@ -55,6 +65,7 @@ class ReservationSnapshot:
 
 
 def snapshot_of(reservation: Reservation) -> ReservationSnapshot:
+    """A detached copy of the row's fields."""
     return ReservationSnapshot(
         id=reservation.id, user_id=reservation.user_id, product_id=reservation.product_id,
         product_name=reservation.product_name, unit_price=reservation.unit_price,
