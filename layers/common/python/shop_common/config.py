@@ -33,6 +33,11 @@ class SettingsError(Exception):
 
 
 class Settings(BaseModel):
+    """One service's validated settings, read from `SHOP_*` variables (see `load_settings`).
+
+    Immutable; unknown fields are ignored. Durations are in the unit their name ends with
+    (`_seconds`, `_ms`); URLs are checked for their scheme (postgresql, redis, amqp, http).
+    """
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     service_name: str
