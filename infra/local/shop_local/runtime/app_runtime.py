@@ -102,10 +102,14 @@ class ProjectRuntime:
         return self.config.routes is not None
 
     async def start(self) -> None:
+        """Start the Lambda service, then the schedules; call once, in the loop that will serve."""
         await self.service.start()
         self.schedules.start()
 
     async def close(self) -> None:
+        """Stop the schedules and the Lambda service (its environments), and cancel the retirement
+        of services replaced by `reload`.
+        """
         await self.schedules.stop()
         await self.service.close()
         for task in list(self._retiring):

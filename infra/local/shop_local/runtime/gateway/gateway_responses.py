@@ -31,6 +31,9 @@ REFERENCE = re.compile(r"\$context\.([A-Za-z.]+[A-Za-z])")
 
 @dataclass(frozen=True)
 class ResponseType:
+    """One of API Gateway's gateway response types: its name, default status, default message
+    and `x-amzn-ErrorType` ("Gateway response types for API Gateway").
+    """
     name: str
     status: int
     message: str
