@@ -78,6 +78,7 @@ def _values(text: str, low: int, high: int, field: str,
 @dataclass(frozen=True)
 class DayOfMonth:
     """The day-of-month field of a cron expression: listed `days`, or `L`, `15W` or `LW`."""
+
     days: frozenset[int] = frozenset()
     last: bool = False  # L
     nearest_weekday: int | None = None  # 15W
@@ -111,6 +112,7 @@ class DayOfWeek:
     """The day-of-week field of a cron expression (1 = Sunday … 7 = Saturday): listed `days`,
     `5L` (the last Thursday of the month) or `6#3` (the third Friday).
     """
+
     days: frozenset[int] = frozenset()  # 1 = Sunday
     last_of_month: int | None = None  # 5L: the last Thursday
     nth: tuple[int, int] | None = None  # (6, 3): the third Friday

@@ -41,6 +41,10 @@ COLD_STARTS = 3
 
 @dataclass(frozen=True)
 class Rate:
+    """Invocations per second at one concurrency over one transport, and the CPU time
+    (microseconds, the service process and its environments) each invocation cost.
+    """
+
     transport: str
     concurrency: int
     invocations_per_second: float
@@ -49,6 +53,8 @@ class Rate:
 
 @dataclass(frozen=True)
 class Result:
+    """One benchmark run: function, start mode, rates, and each cold start's Init Duration (ms)."""
+
     function: str
     start_mode: str
     rates: list[Rate]
@@ -56,6 +62,9 @@ class Result:
 
 
 def trivial_project(folder: Path) -> Path:
+    """Write a one-function Chalice project (`echo`, returning its event) into `folder`; return
+    `folder`. Raises OSError when it cannot be written.
+    """
     (folder / ".chalice").mkdir(parents=True, exist_ok=True)
     (folder / "app.py").write_text(TRIVIAL_APP)
     (folder / ".chalice" / "config.json").write_text(TRIVIAL_CONFIG)
@@ -137,6 +146,9 @@ def measure(project: Path | None = None, function: str | None = None, seconds: f
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line of the module docstring: print the rates (or `--json`, the `Result` as
+    JSON). Returns 0; raises CatalogError for a project that cannot be loaded.
+    """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("project", nargs="?", type=Path)
     parser.add_argument("--function")

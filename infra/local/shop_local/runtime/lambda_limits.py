@@ -28,6 +28,10 @@ _GO_SIGNAL_NAMES = {
 
 
 def error_document(request_id: str, message: str, error_type: str) -> bytes:
+    """Lambda's error document as JSON bytes: `{"errorMessage": "RequestId: <id> Error:
+    <message>", "errorType": <error_type>}`, as the Invoke API returns it for a failure of
+    the platform (timeout, runtime exit, init error).
+    """
     return json.dumps({"errorMessage": f"RequestId: {request_id} Error: {message}",
                        "errorType": error_type}).encode()
 
@@ -38,6 +42,7 @@ def timed_out(request_id: str, timeout_seconds: float) -> bytes:
 
 
 def timeout_message(timeout_seconds: float) -> str:
+    """Lambda's words for a timeout: `Task timed out after <seconds, two decimals> seconds`."""
     return f"Task timed out after {timeout_seconds:.2f} seconds"
 
 
@@ -61,6 +66,9 @@ def runtime_exited(request_id: str, returncode: int | None) -> bytes:
 
 
 def response_too_large(size: int) -> bytes:
+    """Lambda's error document for a response over the 6 MB synchronous payload quota:
+    `Function.ResponseSizeTooLarge`, naming `size` (bytes) and the limit.
+    """
     return json.dumps({
         "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "
                         f"payload size ({SYNC_PAYLOAD_LIMIT_BYTES} bytes).",

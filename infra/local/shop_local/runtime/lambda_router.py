@@ -103,6 +103,12 @@ class InvokeRouter:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m shop_local.runtime.lambda_router [--host H] [--port N] [--registry DIR]`:
+    serve the Invoke API router until interrupted.
+
+    Returns the exit code: 0 after the server stops, 2 for an invalid
+    `SHOP_LAMBDA_INVOKE_PORT` or when the stack's Invoke API key is not set.
+    """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, help="default: SHOP_LAMBDA_INVOKE_PORT or 3001")

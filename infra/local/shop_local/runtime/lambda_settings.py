@@ -53,6 +53,10 @@ def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> 
 
 @dataclass(frozen=True)
 class LambdaSettings:
+    """The Lambda service's settings (see the module docstring for each variable and default);
+    `idle_seconds` in seconds, 0 meaning never; `from_environ` reads and checks them.
+    """
+
     max_environments: int = (os.cpu_count() or 1) * 2
     transport: str = "socket"
     start_mode: str = "fork"

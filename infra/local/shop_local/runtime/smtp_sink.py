@@ -26,17 +26,24 @@ DEFAULT_PORT = 1025
 
 
 def ensure_maildir(maildir: Path) -> None:
+    """Create `maildir` and its `tmp`, `new`, `cur` folders where missing; OSError if it cannot."""
     # All three folders: mailbox.Maildir creates them only when the top one is missing.
     for folder in ("tmp", "new", "cur"):
         (maildir / folder).mkdir(parents=True, exist_ok=True)
 
 
 def create_sink(maildir: Path, host: str, port: int) -> Controller:
+    """An unstarted aiosmtpd server on host:port that stores every message it accepts in
+    `maildir` (created if missing); `start()` raises when the port cannot be bound.
+    """
     ensure_maildir(maildir)
     return Controller(Mailbox(maildir), hostname=host, port=port)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m shop_local.runtime.smtp_sink [--host H] [--port N] [--maildir DIR]`: accept
+    mail until SIGTERM or SIGINT, then return 0.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)

@@ -104,6 +104,7 @@ class Operation:
     its query and header parameters, `problems` the extra error statuses it can answer
     (status -> when) on top of `implied_problems`.
     """
+
     summary: str
     access: Access
     answers: tuple[Answer, ...]

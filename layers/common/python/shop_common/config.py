@@ -38,6 +38,7 @@ class Settings(BaseModel):
     Immutable; unknown fields are ignored. Durations are in the unit their name ends with
     (`_seconds`, `_ms`); URLs are checked for their scheme (postgresql, redis, amqp, http).
     """
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     service_name: str

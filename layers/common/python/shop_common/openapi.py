@@ -71,6 +71,7 @@ WWW_AUTHENTICATE = {"description": "the bearer challenge (RFC 6750)",
 @dataclass(frozen=True)
 class ApiInfo:
     """The document's `info` (OpenAPI 3.1 Info Object): title, API version, Markdown description."""
+
     title: str
     version: str
     description: str

@@ -26,6 +26,7 @@ MAX_CURSOR_LENGTH = 200
 @dataclass(frozen=True)
 class Position:
     """The sort key of one listed row, (`created_at`, `id`): where a cursor points."""
+
     created_at: datetime
     id: uuid.UUID
 
@@ -49,6 +50,7 @@ class PageRequest:
 
     `cursor` is the cursor text as the client sent it ("" for the first page).
     """
+
     limit: int
     after: Position | None
     cursor: str  # as the client sent it ("" for the first page); part of cache keys

@@ -64,6 +64,7 @@ def hash_password(password: str) -> str:
 @dataclass(frozen=True)
 class PasswordCheck:
     """The result of `check_password`: whether it matched, and whether to rehash."""
+
     valid: bool
     # The stored hash should be replaced by hash_password(password): its parameters are
     # outdated, or it was made before passwords were normalised.

@@ -36,6 +36,7 @@ def algorithm_for(key: SigningKey | VerifyingKey) -> str:
 @dataclass(frozen=True)
 class UserClaims:
     """What a verified user token says: user id (UUID text), role, `exp` (epoch seconds)."""
+
     user_id: str
     role: str
     expires_at: int
@@ -44,6 +45,7 @@ class UserClaims:
 @dataclass(frozen=True)
 class ServiceClaims:
     """What a verified service token says: the calling service and the audience it named."""
+
     caller: str
     audience: str
 

@@ -34,6 +34,7 @@ class ResponseType:
     """One of API Gateway's gateway response types: its name, default status, default message
     and `x-amzn-ErrorType` ("Gateway response types for API Gateway").
     """
+
     name: str
     status: int
     message: str

@@ -48,6 +48,7 @@ class GatewaySettings:
     """The gateway's limits, in seconds and bytes; `from_environ` reads them (see the module
     docstring for each variable and its API Gateway counterpart).
     """
+
     integration_timeout: float = API_GATEWAY_TIMEOUT_SECONDS
     max_body_bytes: int = API_GATEWAY_MAX_PAYLOAD_BYTES
     body_timeout: float = 30.0
