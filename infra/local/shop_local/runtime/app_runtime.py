@@ -107,8 +107,9 @@ class ProjectRuntime:
         self.schedules.start()
 
     async def close(self) -> None:
-        """Stop the schedules and the Lambda service (its environments), and cancel the retirement
-        of services replaced by `reload`.
+        """Stop the schedules and the Lambda service (its environments).
+
+        Also cancels the retirement of services that `reload` replaced.
         """
         await self.schedules.stop()
         await self.service.close()

@@ -85,8 +85,10 @@ class DayOfMonth:
     last_weekday: bool = False  # LW
 
     def matches(self, day: date) -> bool:
-        """Whether `day` is one the field names. `15W` is the weekday nearest the 15th without
-        leaving the month (EventBridge "Schedule expressions": the W wildcard).
+        """Whether `day` is one the field names.
+
+        `15W` is the weekday (Monday to Friday) nearest the 15th without leaving the month,
+        as EventBridge's cron expressions define the `W` wildcard.
         """
         days_in_month = calendar.monthrange(day.year, day.month)[1]
         if self.last:
@@ -109,8 +111,9 @@ class DayOfMonth:
 
 @dataclass(frozen=True)
 class DayOfWeek:
-    """The day-of-week field of a cron expression (1 = Sunday … 7 = Saturday): listed `days`,
-    `5L` (the last Thursday of the month) or `6#3` (the third Friday).
+    """The day-of-week field of a cron expression, 1 = Sunday … 7 = Saturday.
+
+    Listed `days`, or `5L` (the last Thursday of the month) or `6#3` (the third Friday).
     """
 
     days: frozenset[int] = frozenset()  # 1 = Sunday
@@ -118,7 +121,7 @@ class DayOfWeek:
     nth: tuple[int, int] | None = None  # (6, 3): the third Friday
 
     def matches(self, day: date) -> bool:
-        """Whether `day`'s week day is one the field names, in `day`'s month."""
+        """Whether `day` is one the field names (`5L` and `6#3` count within its month)."""
         weekday = (day.isoweekday() % 7) + 1  # Sunday 1 ... Saturday 7
         if self.last_of_month is not None:
             return weekday == self.last_of_month and (
@@ -140,8 +143,10 @@ class CronSchedule:
     day_of_week: DayOfWeek | None  # None: `?`
 
     def day_matches(self, day: date) -> bool:
-        """Whether the schedule fires on some minute of `day`: its year and month are listed and
-        the day-of-month (or, when that is `?`, the day-of-week) field matches it.
+        """Whether the schedule fires on some minute of `day`.
+
+        Its year and month must be listed, and the day-of-month field (or, when that is `?`,
+        the day-of-week field) must match it.
         """
         if day.year not in self.years or day.month not in self.months:
             return False

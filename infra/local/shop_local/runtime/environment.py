@@ -222,8 +222,9 @@ class ExecutionEnvironment:
             self.ready.set_result(None)
 
     def on_init_error(self, document: bytes) -> None:
-        """The runtime reported an init error (Lambda's error document, JSON bytes): kept, and
-        given to whoever awaits `ready` when the process then exits during init.
+        """The runtime reported an init error (`document`: Lambda's error document, JSON bytes).
+
+        Kept, and given to whoever awaits `ready` when the process then exits during init.
         """
         self._init_error = document
 
@@ -410,8 +411,10 @@ class SocketChannel(asyncio.Protocol):
 
     @classmethod
     async def create(cls, environment: ExecutionEnvironment) -> ChannelSetup:
-        """A socket pair for a new environment: this end joins the running loop as the channel, the
-        other is passed to the process as `SHOP_LAMBDA_SOCKET_FD` (with `bootstrap_command`).
+        """A socket pair for a new environment: this end joins the running loop as the channel.
+
+        The other end is passed to the process as `SHOP_LAMBDA_SOCKET_FD`, with the command
+        `bootstrap_command` gives.
         """
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         channel = cls(environment)
@@ -449,8 +452,10 @@ class SocketChannel(asyncio.Protocol):
             environment.on_init_error(body)
 
     def send_invocation(self, invocation: Invocation, function_arn: str) -> None:
-        """Write one INVOKE frame (see lambda_wire): the payload, with the request id, deadline
-        (epoch ms), function ARN, trace id, client context and Cognito identity as meta.
+        """Write one INVOKE frame (see lambda_wire) to the environment.
+
+        The body is the payload; the meta holds the request id, the deadline (epoch ms), the
+        function ARN, the trace id, the client context and the Cognito identity.
         """
         assert self._transport is not None
         meta = "\n".join((invocation.request_id, str(invocation.deadline_ms), function_arn,

@@ -111,8 +111,10 @@ class LingeringTransport:
         return getattr(self._transport, name)
 
     def write(self, data: bytes) -> None:
-        """Write `data`; uvicorn's response head is held (until the end of this loop iteration at
-        most) so that it leaves in one write with the first body part.
+        """Write `data`, sending uvicorn's response head together with the first body part.
+
+        The head is held until the next write or the end of this loop iteration, whichever
+        comes first, so that a response usually leaves in one system call.
         """
         head = self._head
         if head is not None:
@@ -133,7 +135,7 @@ class LingeringTransport:
                 self._transport.write(head)
 
     def get_write_buffer_size(self) -> int:
-        """Bytes waiting to be sent, in bytes, counting a held response head."""
+        """How many bytes wait to be sent, counting a held response head."""
         return self._transport.get_write_buffer_size() + len(self._head or b"")
 
     def is_closing(self) -> bool:

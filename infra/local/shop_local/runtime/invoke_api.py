@@ -98,8 +98,10 @@ def function_name_of(path_name: str, qualifier: str | None) -> str:
 
 
 def error_response(error: InvokeError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """An Invoke API refusal as (status, ASGI header pairs, body): `x-amzn-ErrorType` names the
-    error, the body is `{"Type": "User", "message": ...}` as Lambda's, with a new request id.
+    """An Invoke API refusal as (status, ASGI header pairs, body), as Lambda answers it.
+
+    `x-amzn-ErrorType` names the error and a new `x-amzn-RequestId` is given; the body is
+    `{"Type": "User", "message": <the error's text>}`.
     """
     body = json.dumps({"Type": "User", "message": str(error)}).encode()
     return error.status, [(b"content-type", b"application/json"),

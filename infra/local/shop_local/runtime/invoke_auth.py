@@ -63,7 +63,7 @@ class InvalidSignature(InvokeError):
 
 @dataclass(frozen=True)
 class InvokeCredentials:
-    """The stack's access key for the Invoke API: key id and secret (never logged)."""
+    """The stack's access key for the Invoke API: key id and secret access key."""
 
     access_key_id: str
     secret_access_key: str

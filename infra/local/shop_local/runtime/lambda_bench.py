@@ -41,8 +41,10 @@ COLD_STARTS = 3
 
 @dataclass(frozen=True)
 class Rate:
-    """Invocations per second at one concurrency over one transport, and the CPU time
-    (microseconds, the service process and its environments) each invocation cost.
+    """Invocations per second at one concurrency over one transport.
+
+    `cpu_us_per_invocation`: the CPU time each invocation cost, in microseconds, of the
+    service process and its environments together.
     """
 
     transport: str
@@ -62,8 +64,9 @@ class Result:
 
 
 def trivial_project(folder: Path) -> Path:
-    """Write a one-function Chalice project (`echo`, returning its event) into `folder`; return
-    `folder`. Raises OSError when it cannot be written.
+    """Write a one-function Chalice project into `folder` and return `folder`.
+
+    Its function `echo` returns its event. Raises OSError when it cannot be written.
     """
     (folder / ".chalice").mkdir(parents=True, exist_ok=True)
     (folder / "app.py").write_text(TRIVIAL_APP)
@@ -146,8 +149,10 @@ def measure(project: Path | None = None, function: str | None = None, seconds: f
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line of the module docstring: print the rates (or `--json`, the `Result` as
-    JSON). Returns 0; raises CatalogError for a project that cannot be loaded.
+    """The benchmark's command line (see the module doc); returns 0.
+
+    Prints the rates, or with `--json` the `Result` as JSON. Raises CatalogError for a
+    project that cannot be loaded.
     """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("project", nargs="?", type=Path)

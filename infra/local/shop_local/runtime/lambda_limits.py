@@ -28,9 +28,10 @@ _GO_SIGNAL_NAMES = {
 
 
 def error_document(request_id: str, message: str, error_type: str) -> bytes:
-    """Lambda's error document as JSON bytes: `{"errorMessage": "RequestId: <id> Error:
-    <message>", "errorType": <error_type>}`, as the Invoke API returns it for a failure of
-    the platform (timeout, runtime exit, init error).
+    """Lambda's error document for a failure of the platform (timeout, runtime exit, init).
+
+    JSON bytes: `{"errorMessage": "RequestId: <id> Error: <message>", "errorType": ...}`,
+    as the Invoke API returns it.
     """
     return json.dumps({"errorMessage": f"RequestId: {request_id} Error: {message}",
                        "errorType": error_type}).encode()
@@ -66,8 +67,10 @@ def runtime_exited(request_id: str, returncode: int | None) -> bytes:
 
 
 def response_too_large(size: int) -> bytes:
-    """Lambda's error document for a response over the 6 MB synchronous payload quota:
-    `Function.ResponseSizeTooLarge`, naming `size` (bytes) and the limit.
+    """Lambda's error document for a response over the 6 MB synchronous payload quota.
+
+    `errorType` `Function.ResponseSizeTooLarge`; the message names `size` and the limit, in
+    bytes.
     """
     return json.dumps({
         "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "

@@ -103,8 +103,7 @@ class InvokeRouter:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m shop_local.runtime.lambda_router [--host H] [--port N] [--registry DIR]`:
-    serve the Invoke API router until interrupted.
+    """The router's command line (see the module doc); serves until interrupted.
 
     Returns the exit code: 0 after the server stops, 2 for an invalid
     `SHOP_LAMBDA_INVOKE_PORT` or when the stack's Invoke API key is not set.

@@ -53,8 +53,9 @@ def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> 
 
 @dataclass(frozen=True)
 class LambdaSettings:
-    """The Lambda service's settings (see the module docstring for each variable and default);
-    `idle_seconds` in seconds, 0 meaning never; `from_environ` reads and checks them.
+    """The Lambda service's settings; `from_environ` reads and checks them.
+
+    The module docstring gives each variable and default. `idle_seconds` 0 means never.
     """
 
     max_environments: int = (os.cpu_count() or 1) * 2

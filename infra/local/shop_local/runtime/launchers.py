@@ -60,15 +60,20 @@ class Launcher(Protocol):
         ...
 
     async def close(self) -> None:
-        """Release what the launcher holds (a template process); started processes stay."""
+        """Release what the launcher holds.
+
+        `ForkLauncher` stops its template, and with it the environments forked from it.
+        """
 
 
 class ExecLauncher:
     """A new interpreter per environment (see the module doc)."""
 
     async def launch(self, request: LaunchRequest, on_exit: ExitCallback) -> int:
-        """Start `request.command` in a new session, its output to `request.output_fd`; return its
-        pid. Its exit is watched through a pidfd. Raises OSError when it cannot be started.
+        """Start `request.command` in a new session and return its pid.
+
+        Its output goes to `request.output_fd`; its exit is watched through a pidfd. Raises
+        OSError when it cannot be started.
         """
         process = subprocess.Popen(
             request.command, cwd=request.cwd,

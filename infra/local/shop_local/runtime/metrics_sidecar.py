@@ -77,8 +77,9 @@ def prune_dead_processes(directory: Path) -> set[int]:
 
 
 def aggregated_registry(directory: Path) -> CollectorRegistry:
-    """A registry holding `directory`'s multiprocess files merged (prometheus_client's
-    MultiProcessCollector), read afresh at each collection.
+    """A registry of `directory`'s multiprocess files merged, read afresh at each collection.
+
+    prometheus_client's MultiProcessCollector does the merging.
     """
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
@@ -87,9 +88,11 @@ def aggregated_registry(directory: Path) -> CollectorRegistry:
 
 @dataclass
 class Sidecar:
-    """The pusher of one service: its multiprocess `directory`, the Pushgateway URL, its
-    `instance` label and optional basic-auth credentials. `pushing` says whether the last
-    round pushed (so a change is logged once).
+    """The pusher of one service.
+
+    It reads the multiprocess `directory` and pushes to the Pushgateway at `gateway` with
+    the label `instance` (basic auth with `credentials` when set). `pushing` says whether
+    the last round pushed, so that a change is logged once.
     """
 
     service: str
@@ -133,8 +136,9 @@ class Sidecar:
         return True
 
     def delete_group(self) -> None:
-        """Delete this pusher's group (`job=<service>, instance=<instance>`) from the Pushgateway
-        (DELETE, 5 s timeout). A failure (OSError) is logged, never raised.
+        """Delete this pusher's group (`job=<service>, instance=<instance>`) from the Pushgateway.
+
+        One DELETE with a 5 s timeout; a failure (OSError) is logged, never raised.
         """
         try:
             delete_from_gateway(self.gateway, job=self.service, grouping_key=self.grouping_key,

@@ -60,9 +60,11 @@ class Backoff:
 
 @dataclass
 class ConsumerStatus:
-    """What one mapping is doing, for the emulator's status file: its `state` (starting,
-    connecting, consuming, reconnecting, stopped), the invocations, failed invocations and
-    messages so far, and the last error (`Class: message`) or None.
+    """What one mapping is doing, for the emulator's status file.
+
+    `state` is starting, connecting, consuming, reconnecting or stopped; the counts are
+    invocations, failed invocations and messages so far; `last_error` is `Class: message`
+    or None.
     """
 
     function: str
@@ -90,7 +92,8 @@ class Target:
 
 
 class BatchConsumer:
-    """Plays one Amazon MQ event-source mapping on the calling thread (see the module doc):
+    """Plays one Amazon MQ event-source mapping on the calling thread (see the module doc).
+
     `run` consumes `target`'s queue and hands each batch, as Lambda's Amazon MQ event, to
     `invoke` until `stop` is set.
     """
@@ -116,8 +119,10 @@ class BatchConsumer:
                 setattr(self._status, key, value)
 
     def run(self) -> None:
-        """Consume until `stop` is set, reconnecting with backoff (0.25 s doubling up to the
-        tuning's maximum) after a lost connection or any error. Never raises; a batch whose
+        """Consume until `stop` is set.
+
+        Reconnects with backoff (0.25 s, doubling up to the tuning's maximum) after a lost
+        connection or any other Exception, which it logs and never raises. A batch whose
         invocation raised is requeued whole (nack with requeue).
         """
         reconnect = Backoff(FIRST_RECONNECT_DELAY_SECONDS,

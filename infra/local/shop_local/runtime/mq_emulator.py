@@ -97,8 +97,9 @@ class ServiceThread:
         return invoke
 
     def close(self) -> None:
-        """Close the Lambda service (its environments) and stop its loop; waits up to 60 s for the
-        close and 10 s for the thread. Raises TimeoutError when the close takes longer.
+        """Close the Lambda service (its environments) and stop its loop and thread.
+
+        Waits up to 60 s for the close (TimeoutError past it) and 10 s for the thread.
         """
         asyncio.run_coroutine_threadsafe(self.service.close(), self._loop).result(60)
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -140,8 +141,9 @@ def choose_app(mappings: MappingFile, requested: str | None) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The emulator's command line (`--mappings`, `--profile`, `--app`, `--function` …, see
-    `--help`), with the path options made absolute; argparse exits 2 on bad arguments.
+    """The emulator's command line (see `--help`), with its path options made absolute.
+
+    argparse exits 2 on bad arguments.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mappings", type=Path, default=MAPPINGS_FILE)
@@ -161,9 +163,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Play the selected mappings until SIGTERM or SIGINT, writing the status file every few
-    seconds. Returns the exit code: 0 after a clean stop, 2 (reason on stderr) for a bad
-    mapping file, app, setting or function catalog.
+    """Play the selected mappings until SIGTERM or SIGINT; return the exit code.
+
+    Writes the status file every second. 0 after a clean stop, 2 (reason on stderr) for a
+    bad mapping file, app, setting or function catalog.
     """
     args = parse_args(argv)
     try:

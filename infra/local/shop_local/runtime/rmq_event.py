@@ -36,8 +36,9 @@ class Delivery:
 
 
 def broker_arn(broker_name: str, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
-    """An Amazon MQ broker ARN, `arn:aws:mq:<region>:<account>:broker:<name>:b-<uuid>`, its id
-    derived from `broker_name` so that it is the same every run.
+    """An Amazon MQ broker ARN, `arn:aws:mq:<region>:<account>:broker:<name>:b-<uuid>`.
+
+    The id is derived from `broker_name`, so it is the same every run.
     """
     # Amazon MQ broker ids look like "b-<uuid>"; a name-derived one stays stable across runs.
     broker_id = f"b-{uuid.uuid5(uuid.NAMESPACE_DNS, broker_name + '.mq.local')}"
@@ -50,8 +51,9 @@ def java_bytes(data: bytes) -> list[int]:
 
 
 def gson_date(moment: datetime) -> str:
-    """`moment` in UTC in Gson's default date format, e.g. "Jan 1, 1970, 12:33:41 AM" (12-hour
-    clock, no leading zero on the hour).
+    """`moment` in UTC in Gson's default date format, e.g. "Jan 1, 1970, 12:33:41 AM".
+
+    A 12-hour clock, with no leading zero on the hour or the day.
     """
     moment = moment.astimezone(UTC)
     hour = moment.hour % 12 or 12
@@ -78,9 +80,10 @@ def header_value(value: Any) -> Any:
 
 
 def basic_properties(properties: pika.BasicProperties, body_size: int) -> dict[str, Any]:
-    """The event's `basicProperties` of one message: every AMQP 0-9-1 basic property under
-    its Java name, None when missing, headers as `header_value` renders them, `timestamp`
-    as `gson_date`, and `bodySize` (bytes).
+    """The `basicProperties` of one message in the event.
+
+    Every AMQP 0-9-1 basic property under its Java name, None when missing; headers as
+    `header_value` renders them, `timestamp` as `gson_date`, and `bodySize` in bytes.
     """
     headers = None
     if properties.headers is not None:
@@ -118,8 +121,10 @@ def rmq_message(delivery: Delivery) -> dict[str, Any]:
 
 def amazon_mq_event(arn: str, queue: str, vhost: str,
                     deliveries: Sequence[Delivery]) -> dict[str, Any]:
-    """The Lambda event for one batch ("Using Lambda with Amazon MQ"): `eventSource` "aws:rmq",
-    the broker ARN, and the messages, in delivery order, under `"<queue>::<vhost>"`.
+    """The Lambda event for one batch, as "Using Lambda with Amazon MQ" shows it.
+
+    `eventSource` "aws:rmq", the broker ARN, and the messages, in delivery order, under
+    `"<queue>::<vhost>"`.
     """
     return {
         "eventSource": "aws:rmq",

@@ -60,8 +60,9 @@ def scheduled_event(rule: str, now: datetime | None = None) -> dict[str, object]
 
 
 def override_seconds(environ: dict[str, str] | None = None) -> float | None:
-    """`SHOP_LOCAL_SCHEDULE_SECONDS` as seconds (from `environ`, default the process's), or None
-    when unset or blank; raises ValueError when it is not a number.
+    """`SHOP_LOCAL_SCHEDULE_SECONDS` in seconds, or None when it is unset or blank.
+
+    Read from `environ` (default: the process's). Raises ValueError when it is not a number.
     """
     raw = (environ if environ is not None else os.environ).get(OVERRIDE_VARIABLE, "").strip()
     return float(raw) if raw else None
@@ -78,8 +79,9 @@ class Rule:
     cron: CronSchedule | None
 
     def seconds_until_next(self, now: datetime) -> float:
-        """Seconds (>= 0) to wait from `now` (aware datetime) until the next run: the fixed period,
-        or the time to the cron schedule's next firing.
+        """Seconds (>= 0) to wait from `now` (an aware datetime) until the next run.
+
+        The fixed period, or the time to the cron schedule's next firing.
         """
         if self.period_seconds is not None:
             return self.period_seconds

@@ -49,9 +49,10 @@ def is_source(change: Change, path: str) -> bool:
 
 async def watch_and_reload(runtime: ProjectRuntime, project_dir: Path, stage: str,
                            gateway_responses: Path | None, stop: asyncio.Event) -> None:
-    """Reload `runtime` after each change of the project's sources (300 ms debounce) until
-    `stop` is set. A change that does not load is reported and the previous code keeps
-    serving; nothing is raised for it.
+    """Reload `runtime` after each change of the project's sources, until `stop` is set.
+
+    Changes are debounced by 300 ms. A change that does not load is reported and the
+    previous code keeps serving; nothing is raised for it.
     """
     async for changes in awatch(project_dir, watch_filter=is_source, stop_event=stop,
                                 debounce=300, step=50):
@@ -70,7 +71,8 @@ async def watch_and_reload(runtime: ProjectRuntime, project_dir: Path, stage: st
 async def serve_project(project_dir: Path, stage: str, host: str, port: int,
                         lambda_port: int, autoreload: bool,
                         gateway_responses: Path | None) -> int:
-    """Serve the project (see the module doc) until SIGINT or SIGTERM; return the exit code:
+    """Serve the project (see the module doc) until SIGINT or SIGTERM; return the exit code.
+
     0 after a clean stop, 1 when the API's or the Invoke API's port cannot be bound.
     Raises Refused when the project cannot be loaded.
     """
@@ -115,8 +117,9 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve the project `args` names (as `serve_args` defines them); return the exit code,
-    2 (`EXIT_REFUSED`, reason on stdout) for a project that cannot be loaded.
+    """Serve the project `args` names (as `serve_args` defines them); return the exit code.
+
+    2 (`EXIT_REFUSED`, the reason on stdout) for a project that cannot be loaded.
     """
     project = args.project.resolve()
     try:

@@ -33,16 +33,18 @@ def ensure_maildir(maildir: Path) -> None:
 
 
 def create_sink(maildir: Path, host: str, port: int) -> Controller:
-    """An unstarted aiosmtpd server on host:port that stores every message it accepts in
-    `maildir` (created if missing); `start()` raises when the port cannot be bound.
+    """An unstarted aiosmtpd server on host:port that keeps every message in `maildir`.
+
+    `maildir` is created if missing; `start()` raises when the port cannot be bound.
     """
     ensure_maildir(maildir)
     return Controller(Mailbox(maildir), hostname=host, port=port)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m shop_local.runtime.smtp_sink [--host H] [--port N] [--maildir DIR]`: accept
-    mail until SIGTERM or SIGINT, then return 0.
+    """The sink's command line (see the module doc): accept mail until SIGTERM or SIGINT.
+
+    Returns 0.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_HOST)

@@ -78,7 +78,7 @@ def create_db_engine(settings: Settings) -> Engine:
 
     Pool of `db_pool_size` connections plus as many overflow, 5 s checkout timeout,
     connections recycled after 300 s; each new connection sets `lock_timeout` and
-    `statement_timeout` (milliseconds, from the settings) and pg8000's socket timeout
+    `statement_timeout` (milliseconds, from the settings) and the driver's socket timeout
     (`socket_timeout_seconds`). Raises SettingsError when the URL's driver is not installed.
     """
     try:

@@ -98,8 +98,8 @@ def parse_public_key(pem: bytes, path: Path) -> VerifyingKey:
 def load_private_key(keys_dir: Path, name: str) -> SigningKey:
     """The checked private key `<keys_dir>/<name>.pem` (PEM, unencrypted; Ed25519 or RSA).
 
-    Raises SettingsError when the file is missing, is not a PEM private key, or is an RSA
-    key shorter than 2048 bits (`MIN_RSA_BITS`) or of another algorithm.
+    Raises SettingsError when the file is missing, is not a PEM private key, or holds a key
+    of another algorithm or an RSA key shorter than 2048 bits (`MIN_RSA_BITS`).
     """
     path = keys_dir / f"{name}.pem"
     try:

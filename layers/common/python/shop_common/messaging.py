@@ -65,8 +65,10 @@ class QueueSpec:
         return f"{self.name}.dlq"
 
     def arguments(self) -> dict[str, Any]:
-        """The `x-` arguments the queue is declared with: a quorum queue whose `delivery_limit`
-        redeliveries end in `shop.dlx` with the queue's own name as routing key.
+        """The `x-` arguments the queue is declared with (RabbitMQ queue arguments).
+
+        A quorum queue whose messages, past `delivery_limit` deliveries, are dead-lettered
+        to `shop.dlx` with the queue's own name as routing key.
 
         RabbitMQ documents them in "Quorum Queues" (x-delivery-limit) and "Dead Letter
         Exchanges"; a queue already declared with other arguments makes the declare fail
@@ -294,9 +296,11 @@ class MessageToPark:
     reason: str
 
     def parked_properties(self) -> pika.BasicProperties:
-        """The original message's properties for its dead-letter copy: persistent (delivery mode 2),
-        with the reason in `x-shop-parked-reason` and the source queue in `x-shop-parked-from`
-        added to its headers. Fields not copied (expiration, priority, timestamp …) are dropped.
+        """The original message's properties for its dead-letter copy.
+
+        Persistent (delivery mode 2), with `x-shop-parked-reason` (the reason) and
+        `x-shop-parked-from` (the source queue) added to its headers. Properties not
+        copied (expiration, priority, timestamp, reply_to, user_id, cluster_id) are dropped.
         """
         headers = {**(self.properties.headers or {}),
                    PARKED_REASON_HEADER: self.reason, PARKED_FROM_HEADER: self.queue}

@@ -182,8 +182,10 @@ def order_placed(service: str) -> None:
 
 
 def order_conflict(service: str, reason: str) -> None:
-    """Count one order refused (`order_conflicts_total{service,reason}`); `reason` is one of
-    "out_of_stock", "locked", "rejected", "unavailable".
+    """Count one order refused (`order_conflicts_total{service,reason}`).
+
+    `reason` as the product service passes it: "out_of_stock", "locked", "rejected" or
+    "unavailable".
     """
     _order_conflicts().labels(service, reason).inc()
 

@@ -91,8 +91,9 @@ def info_of(app: Chalice) -> ApiInfo:
 
 
 def tag_of(path: str, op: Operation) -> str:
-    """The operation's one tag: its declared `tag`, else `internal` for service routes, else the
-    first segment of `path` without a leading "." ("root" for `/`).
+    """The operation's one tag: its declared `tag`, else `internal` for service routes.
+
+    Otherwise the first segment of `path` without a leading "." ("root" for `/`).
     """
     if op.tag:
         return op.tag
@@ -102,8 +103,9 @@ def tag_of(path: str, op: Operation) -> str:
 
 
 def path_parameters(entry: RouteEntry) -> list[dict[str, Any]]:
-    """The OpenAPI Parameter Objects for the `{name}` segments of a route: required strings,
-    with `format: uuid` for a name ending in `_id`.
+    """The OpenAPI 3.1 Parameter Objects for the `{name}` segments of a route's path.
+
+    Each is a required string, with `format: uuid` when the name ends in `_id`.
     """
     return [{
         "name": name, "in": "path", "required": True,
@@ -113,9 +115,10 @@ def path_parameters(entry: RouteEntry) -> list[dict[str, Any]]:
 
 
 def security_of(op: Operation) -> list[dict[str, list[str]]]:
-    """The operation's Security Requirement Objects: none for public routes, else the user-token
-    or service-token scheme, listing the role it needs (OpenAPI 3.1 allows role names for a
-    non-OAuth scheme).
+    """The operation's OpenAPI 3.1 Security Requirement Objects.
+
+    None for public routes, else the user-token or service-token scheme, listing the role
+    it needs (OpenAPI 3.1 allows role names for a non-OAuth scheme).
     """
     # OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs.
     requirements: dict[Access, list[dict[str, list[str]]]] = {

@@ -57,8 +57,10 @@ class PageRequest:
 
 
 def encode_cursor(position: Position) -> str:
-    """The opaque cursor for `position`: unpadded URL-safe base64 (RFC 4648 §5) of compact JSON
-    `{"t": <ISO 8601 created_at>, "i": <UUID>}`, safe in a query string as it is.
+    """The opaque cursor for `position`, safe in a query string as it is.
+
+    Unpadded URL-safe base64 (RFC 4648 §5) of compact JSON
+    `{"t": <ISO 8601 created_at>, "i": <UUID>}`; `decode_cursor` reads it back.
     """
     raw = json.dumps({"t": position.created_at.isoformat(), "i": str(position.id)},
                      separators=(",", ":"))

@@ -155,8 +155,10 @@ def check_lifetime(claims: Mapping[str, Any], max_ttl_seconds: int) -> None:
 
 
 def public_jwk(key: VerifyingKey, kid: str) -> dict[str, Any]:
-    """`key` as a JSON Web Key (RFC 7517; Ed25519 as an OKP key, RFC 8037) with `kid`, `alg`
-    and `use: "sig"`, for the user service's key set.
+    """`key` as a JSON Web Key (RFC 7517) with `kid`, `alg` and `use: "sig"`.
+
+    Ed25519 keys are OKP keys (RFC 8037), others RSA; the user service publishes its
+    user-token key this way.
     """
     if isinstance(key, ed25519.Ed25519PublicKey):
         jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key))

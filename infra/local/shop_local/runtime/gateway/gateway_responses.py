@@ -31,8 +31,9 @@ REFERENCE = re.compile(r"\$context\.([A-Za-z.]+[A-Za-z])")
 
 @dataclass(frozen=True)
 class ResponseType:
-    """One of API Gateway's gateway response types: its name, default status, default message
-    and `x-amzn-ErrorType` ("Gateway response types for API Gateway").
+    """One of API Gateway's gateway response types ("Gateway response types for API Gateway").
+
+    Its name, default status, default message and `x-amzn-ErrorType`.
     """
 
     name: str

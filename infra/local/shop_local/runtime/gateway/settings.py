@@ -45,8 +45,9 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """The gateway's limits, in seconds and bytes; `from_environ` reads them (see the module
-    docstring for each variable and its API Gateway counterpart).
+    """The gateway's limits, in seconds and bytes; `from_environ` reads them.
+
+    The module docstring gives each variable and its API Gateway counterpart.
     """
 
     integration_timeout: float = API_GATEWAY_TIMEOUT_SECONDS
