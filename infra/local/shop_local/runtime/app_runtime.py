@@ -102,10 +102,15 @@ class ProjectRuntime:
         return self.config.routes is not None
 
     async def start(self) -> None:
+        """Start the Lambda service, then the schedules; call once, in the loop that will serve."""
         await self.service.start()
         self.schedules.start()
 
     async def close(self) -> None:
+        """Stop the schedules and the Lambda service (its environments).
+
+        Also cancels the retirement of services that `reload` replaced.
+        """
         await self.schedules.stop()
         await self.service.close()
         for task in list(self._retiring):

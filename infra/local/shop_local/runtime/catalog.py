@@ -111,6 +111,7 @@ class AppCatalog:
     schedules: list[ScheduleSpec] = field(default_factory=list)
 
     def function(self, name: str) -> FunctionSpec | None:
+        """The function deployed as `name`, or None."""
         return next((f for f in self.functions if f.name == name), None)
 
     def by_resource_name(self, resource_name: str) -> FunctionSpec | None:
@@ -118,10 +119,12 @@ class AppCatalog:
         return next((f for f in self.functions if f.resource_name == resource_name), None)
 
     def to_json(self) -> dict[str, Any]:
+        """The catalog as JSON-ready dicts and lists (`from_json` reads it back)."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AppCatalog:
+        """The catalog `to_json` wrote; raises KeyError or TypeError for a dict of another shape."""
         api = data.get("rest_api")
         return cls(
             app_name=data["app_name"],
@@ -206,6 +209,11 @@ def _build(project_dir: Path, stage: str) -> AppCatalog:
 
 
 def main(argv: list[str]) -> int:
+    """`python -m shop_local.runtime.catalog PROJECT_DIR STAGE`: print the app's catalog as JSON.
+
+    Run by `load_catalog` in a child process; returns 0, and raises what importing the app
+    or Chalice's deploy planner raises (the parent reports the child's stderr).
+    """
     print(json.dumps(_build(Path(argv[0]).resolve(), argv[1]).to_json()))
     return 0
 

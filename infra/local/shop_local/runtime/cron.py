@@ -77,12 +77,19 @@ def _values(text: str, low: int, high: int, field: str,
 
 @dataclass(frozen=True)
 class DayOfMonth:
+    """The day-of-month field of a cron expression: listed `days`, or `L`, `15W` or `LW`."""
+
     days: frozenset[int] = frozenset()
     last: bool = False  # L
     nearest_weekday: int | None = None  # 15W
     last_weekday: bool = False  # LW
 
     def matches(self, day: date) -> bool:
+        """Whether `day` is one the field names.
+
+        `15W` is the weekday (Monday to Friday) nearest the 15th without leaving the month,
+        as EventBridge's cron expressions define the `W` wildcard.
+        """
         days_in_month = calendar.monthrange(day.year, day.month)[1]
         if self.last:
             return day.day == days_in_month
@@ -104,11 +111,17 @@ class DayOfMonth:
 
 @dataclass(frozen=True)
 class DayOfWeek:
+    """The day-of-week field of a cron expression, 1 = Sunday … 7 = Saturday.
+
+    Listed `days`, or `5L` (the last Thursday of the month) or `6#3` (the third Friday).
+    """
+
     days: frozenset[int] = frozenset()  # 1 = Sunday
     last_of_month: int | None = None  # 5L: the last Thursday
     nth: tuple[int, int] | None = None  # (6, 3): the third Friday
 
     def matches(self, day: date) -> bool:
+        """Whether `day` is one the field names (`5L` and `6#3` count within its month)."""
         weekday = (day.isoweekday() % 7) + 1  # Sunday 1 ... Saturday 7
         if self.last_of_month is not None:
             return weekday == self.last_of_month and (
@@ -130,6 +143,11 @@ class CronSchedule:
     day_of_week: DayOfWeek | None  # None: `?`
 
     def day_matches(self, day: date) -> bool:
+        """Whether the schedule fires on some minute of `day`.
+
+        Its year and month must be listed, and the day-of-month field (or, when that is `?`,
+        the day-of-week field) must match it.
+        """
         if day.year not in self.years or day.month not in self.months:
             return False
         if self.day_of_month is not None:

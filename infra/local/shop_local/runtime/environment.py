@@ -69,9 +69,17 @@ class Invocation:
 class EnvironmentChannel(Protocol):
     """How invocations reach the runtime interface client in the process."""
 
-    def send_invocation(self, invocation: Invocation, function_arn: str) -> None: ...
+    def send_invocation(self, invocation: Invocation, function_arn: str) -> None:
+        """Hand `invocation` to the runtime without waiting for its result.
 
-    def close(self) -> None: ...
+        The runtime gets what the Lambda runtime API's "Next invocation" answers
+        (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html): the payload, the
+        request id, the deadline (epoch ms), the function ARN, the trace id, the client
+        context and the Cognito identity.
+        """
+
+    def close(self) -> None:
+        """Stop talking to the process; nothing more is sent or received."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +222,10 @@ class ExecutionEnvironment:
             self.ready.set_result(None)
 
     def on_init_error(self, document: bytes) -> None:
+        """The runtime reported an init error (`document`: Lambda's error document, JSON bytes).
+
+        Kept, and given to whoever awaits `ready` when the process then exits during init.
+        """
         self._init_error = document
 
     def on_result(self, request_id: str, body: bytes, max_rss_kb: int,
@@ -385,6 +397,7 @@ class ExecutionEnvironment:
 
 
 def bootstrap_command() -> list[str]:
+    """The command that runs AWS's runtime interface client over the socket transport."""
     return [sys.executable, "-m", "shop_local.runtime.lambda_bootstrap"]
 
 
@@ -398,6 +411,11 @@ class SocketChannel(asyncio.Protocol):
 
     @classmethod
     async def create(cls, environment: ExecutionEnvironment) -> ChannelSetup:
+        """A socket pair for a new environment: this end joins the running loop as the channel.
+
+        The other end is passed to the process as `SHOP_LAMBDA_SOCKET_FD`, with the command
+        `bootstrap_command` gives.
+        """
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         channel = cls(environment)
         await asyncio.get_running_loop().connect_accepted_socket(lambda: channel, ours)
@@ -434,6 +452,11 @@ class SocketChannel(asyncio.Protocol):
             environment.on_init_error(body)
 
     def send_invocation(self, invocation: Invocation, function_arn: str) -> None:
+        """Write one INVOKE frame (see lambda_wire) to the environment.
+
+        The body is the payload; the meta holds the request id, the deadline (epoch ms), the
+        function ARN, the trace id, the client context and the Cognito identity.
+        """
         assert self._transport is not None
         meta = "\n".join((invocation.request_id, str(invocation.deadline_ms), function_arn,
                           invocation.trace_id, invocation.client_context,
@@ -444,5 +467,6 @@ class SocketChannel(asyncio.Protocol):
         self._transport = None
 
     def close(self) -> None:
+        """Close this end of the socket, if still open; the process sees end of file."""
         if self._transport is not None:
             self._transport.close()

@@ -75,12 +75,22 @@ def become_environment(message: dict[str, object], socket_fd: int, output_fd: in
 
 
 def exit_code(status: int) -> int:
+    """A wait status (`os.waitpid`) as a return code, as `subprocess` reports it.
+
+    The exit status, or minus the signal number for a process a signal killed.
+    """
     if os.WIFSIGNALED(status):
         return -os.WTERMSIG(status)
     return os.waitstatus_to_exitcode(status)
 
 
 def serve(control: socket.socket) -> None:
+    """Answer the Lambda service on `control` until it hangs up.
+
+    Sends READY, then forks one environment per SPAWN message (answering SPAWNED with its
+    pid) and reports each child's exit as EXITED (see `pack_exit`). Never returns in a
+    forked child.
+    """
     wakeup_read, wakeup_write = os.pipe()
     os.set_blocking(wakeup_read, False)
     os.set_blocking(wakeup_write, False)
@@ -132,6 +142,7 @@ def serve(control: socket.socket) -> None:
 
 
 def reap(control: socket.socket) -> None:
+    """Collect every child that has exited, without blocking, and report each on `control`."""
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -143,6 +154,11 @@ def reap(control: socket.socket) -> None:
 
 
 def main() -> None:
+    """The template's entry point: `python -m shop_local.runtime.environment_template HANDLER`.
+
+    Run in the task root with the control socket's descriptor in `SHOP_LAMBDA_TEMPLATE_FD`
+    (KeyError without it). Preloads the handler's libraries, then `serve`s.
+    """
     lambda_bootstrap.die_with_parent()  # and so do the environments forked from here
     control = socket.socket(fileno=int(os.environ.pop("SHOP_LAMBDA_TEMPLATE_FD")))
     task_root = Path.cwd().resolve()

@@ -35,15 +35,26 @@ MAX_PENDING_BYTES = 64 * 1024
 
 
 def start_line(request_id: str, version: str = "$LATEST") -> bytes:
+    """Lambda's `START RequestId: <id> Version: <version>` platform line, newline-terminated.
+
+    As https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html shows it.
+    """
     return f"START RequestId: {request_id} Version: {version}\n".encode()
 
 
 def end_line(request_id: str) -> bytes:
+    """Lambda's `END RequestId: <id>` platform line, newline-terminated."""
     return f"END RequestId: {request_id}\n".encode()
 
 
 def report_line(request_id: str, duration_ms: float, memory_mb: int, max_memory_used_mb: int,
                 init_duration_ms: float | None = None) -> bytes:
+    """Lambda's tab-separated `REPORT` platform line, newline-terminated.
+
+    Durations in milliseconds (two decimals; billed duration rounded up to whole ms by
+    `billed_ms`), memory size and maximum used in MB; `Init Duration` only when
+    `init_duration_ms` is given (a cold start).
+    """
     line = (f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
             f"Billed Duration: {billed_ms(duration_ms)} ms\tMemory Size: {memory_mb} MB\t"
             f"Max Memory Used: {max_memory_used_mb} MB\t")
@@ -106,9 +117,15 @@ class LogWriter:
         self._flush_pending = False
 
     def path_of(self, function_name: str) -> Path:
+        """The log file of `function_name`: `<directory>/<function_name>.log`."""
         return self.directory / f"{function_name}.log"
 
     def write(self, function_name: str, data: bytes) -> None:
+        """Append `data` (bytes, as they are) to the function's log, and echo it if set.
+
+        Opens the file on first use (creating the directory); raises OSError when it cannot.
+        Flushed within `FLUSH_SECONDS` (0.05 s) by the running loop, at once without one.
+        """
         out = self._files.get(function_name)
         if out is None:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -125,6 +142,7 @@ class LogWriter:
                 self.flush()
 
     def flush(self) -> None:
+        """Flush every log file and the echo stream; an echo stream that fails is dropped."""
         self._flush_pending = False
         for out in self._files.values():
             out.flush()
@@ -135,6 +153,7 @@ class LogWriter:
                 self._echo = None
 
     def close(self) -> None:
+        """Flush and close every log file; a later `write` opens them again."""
         self.flush()
         for out in self._files.values():
             out.close()

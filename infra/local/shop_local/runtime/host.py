@@ -44,6 +44,10 @@ def problem_error(status: int, reason: str) -> tuple[str, bytes]:
 
 async def run_service(service: str, config: ProjectConfig, host: str, port: int,
                       access_log: TextIO | None) -> int:
+    """Serve `config`'s REST API on host:port until SIGINT or SIGTERM; return the exit code.
+
+    Starts the runtime first and closes it after. 0, or 1 when the port could not be bound.
+    """
     runtime = ProjectRuntime(config, access_log, render_error=problem_error)
     await runtime.start()
     try:
@@ -55,6 +59,12 @@ async def run_service(service: str, config: ProjectConfig, host: str, port: int,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The host's command line (see the module doc); returns the exit code.
+
+    0 after a clean stop, 1 when the port could not be bound, 2 (`EXIT_REFUSED`) for bad
+    settings, missing keys or an app that cannot be loaded (the reason on stderr);
+    argparse exits 2 for bad arguments.
+    """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--service", required=True)
     parser.add_argument("--host", default="127.0.0.1")

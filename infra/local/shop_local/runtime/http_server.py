@@ -111,6 +111,11 @@ class LingeringTransport:
         return getattr(self._transport, name)
 
     def write(self, data: bytes) -> None:
+        """Write `data`, sending uvicorn's response head together with the first body part.
+
+        The head is held until the next write or the end of this loop iteration, whichever
+        comes first, so that a response usually leaves in one system call.
+        """
         head = self._head
         if head is not None:
             self._head = None
@@ -130,12 +135,20 @@ class LingeringTransport:
                 self._transport.write(head)
 
     def get_write_buffer_size(self) -> int:
+        """How many bytes wait to be sent, counting a held response head."""
         return self._transport.get_write_buffer_size() + len(self._head or b"")
 
     def is_closing(self) -> bool:
+        """True once `close` has begun lingering, or the real transport is closing."""
         return self.lingering or self._transport.is_closing()
 
     def close(self) -> None:
+        """Close with a lingering close (see the module doc).
+
+        Sends the held head and a FIN, then reads and drops what the client still sends
+        for up to `LINGER_SECONDS` (2 s) or `LINGER_BYTES` (16 MiB) before closing. A
+        transport that cannot half-close is closed at once. Repeated calls do nothing.
+        """
         if self.lingering or self._transport.is_closing():
             return
         self._flush_head()
@@ -154,6 +167,7 @@ class LingeringTransport:
             self._transport.close()
 
     def abort(self) -> None:
+        """Close at once, dropping a held head and whatever is still unsent."""
         self._head = None
         self._transport.abort()
 

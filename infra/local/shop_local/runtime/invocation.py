@@ -46,11 +46,18 @@ class InvokeError(Exception):
 
 
 class FunctionNotFound(InvokeError):
+    """No such function (or qualifier) here: the Invoke API's 404 `ResourceNotFoundException`."""
+
     status = 404
     error_type = "ResourceNotFoundException"
 
 
 class RequestTooLarge(InvokeError):
+    """The payload is over Lambda's payload quota: the Invoke API's 413 `RequestTooLargeException`.
+
+    6 MB for a synchronous invocation, 1 MB for `Event` ("Lambda quotas").
+    """
+
     status = 413
     error_type = "RequestTooLargeException"
 

@@ -65,10 +65,18 @@ class InvokeService(Protocol):
     async def invoke(self, function_name: str, payload: bytes,
                      invocation_type: InvocationType = "RequestResponse", *,
                      log_tail: bool = False,
-                     client_context: str = "") -> InvocationResult: ...
+                     client_context: str = "") -> InvocationResult:
+        """Run the function as the Invoke API asks (see `Invoker.invoke` for the result).
+
+        `log_tail` asks for the invocation's last 4 KB of log in the result;
+        `client_context` is the decoded client context JSON, on one line. Raises
+        FunctionNotFound, RequestTooLarge or TooManyRequests (each an InvokeError).
+        """
 
 
 class BadParameter(InvokeError):
+    """An invalid request parameter: the Invoke API's 400 `InvalidParameterValueException`."""
+
     status = 400
     error_type = "InvalidParameterValueException"
 
@@ -90,6 +98,11 @@ def function_name_of(path_name: str, qualifier: str | None) -> str:
 
 
 def error_response(error: InvokeError) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """An Invoke API refusal as (status, ASGI header pairs, body), as Lambda answers it.
+
+    `x-amzn-ErrorType` names the error and a new `x-amzn-RequestId` is given; the body is
+    `{"Type": "User", "message": <the error's text>}`.
+    """
     body = json.dumps({"Type": "User", "message": str(error)}).encode()
     return error.status, [(b"content-type", b"application/json"),
                           (b"x-amzn-errortype", error.error_type.encode()),
@@ -126,6 +139,7 @@ def signed_request(scope: dict[str, Any], body: bytes) -> SignedRequest:
 
 
 def header(scope: dict[str, Any], name: bytes) -> str:
+    """Request header `name` (lower-case bytes, as ASGI names it) of `scope`; "" if absent."""
     for key, value in scope["headers"]:
         if key == name:
             return str(value.decode("latin-1"))
@@ -194,6 +208,8 @@ class InvokeApi:
 
 
 class UnknownOperation(InvokeError):
+    """A method or path the Invoke API does not serve: 404 `UnknownOperationException`."""
+
     status = 404
     error_type = "UnknownOperationException"
 

@@ -63,6 +63,8 @@ class InvalidSignature(InvokeError):
 
 @dataclass(frozen=True)
 class InvokeCredentials:
+    """The stack's access key for the Invoke API: key id and secret access key."""
+
     access_key_id: str
     secret_access_key: str
 
@@ -88,6 +90,7 @@ class SignedRequest:
     body: bytes
 
     def header(self, name: str) -> str:
+        """The first value of header `name` (lower-case), "" when absent."""
         return next((value for key, value in self.headers if key == name), "")
 
 
@@ -99,10 +102,12 @@ class InvokeAuth:
 
     @classmethod
     def open(cls) -> InvokeAuth:
+        """A check that accepts every caller (no key configured, as `sam local start-lambda`)."""
         return cls(None)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> InvokeAuth:
+        """The check for the stack's key (`InvokeCredentials.from_environ`); open without one."""
         return cls(InvokeCredentials.from_environ(environ))
 
     def check(self, request: SignedRequest, now: datetime.datetime | None = None) -> None:

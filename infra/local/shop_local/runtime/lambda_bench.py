@@ -41,6 +41,12 @@ COLD_STARTS = 3
 
 @dataclass(frozen=True)
 class Rate:
+    """Invocations per second at one concurrency over one transport.
+
+    `cpu_us_per_invocation`: the CPU time each invocation cost, in microseconds, of the
+    service process and its environments together.
+    """
+
     transport: str
     concurrency: int
     invocations_per_second: float
@@ -49,6 +55,8 @@ class Rate:
 
 @dataclass(frozen=True)
 class Result:
+    """One benchmark run: function, start mode, rates, and each cold start's Init Duration (ms)."""
+
     function: str
     start_mode: str
     rates: list[Rate]
@@ -56,6 +64,10 @@ class Result:
 
 
 def trivial_project(folder: Path) -> Path:
+    """Write a one-function Chalice project into `folder` and return `folder`.
+
+    Its function `echo` returns its event. Raises OSError when it cannot be written.
+    """
     (folder / ".chalice").mkdir(parents=True, exist_ok=True)
     (folder / "app.py").write_text(TRIVIAL_APP)
     (folder / ".chalice" / "config.json").write_text(TRIVIAL_CONFIG)
@@ -137,6 +149,11 @@ def measure(project: Path | None = None, function: str | None = None, seconds: f
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The benchmark's command line (see the module doc); returns 0.
+
+    Prints the rates, or with `--json` the `Result` as JSON. Raises CatalogError for a
+    project that cannot be loaded.
+    """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("project", nargs="?", type=Path)
     parser.add_argument("--function")

@@ -53,6 +53,7 @@ def die_with_parent() -> None:
 
 
 def max_rss_kb() -> int:
+    """This process's peak resident set size in KiB (`getrusage` ru_maxrss, as Linux gives it)."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
@@ -121,6 +122,12 @@ class SocketRuntimeClient(BaseLambdaRuntimeClient):  # type: ignore[misc]
 
 
 def main() -> None:
+    """Run the runtime interface client in this environment until the service closes the socket.
+
+    Reads the socket's descriptor from `SHOP_LAMBDA_SOCKET_FD` and the handler from
+    `_HANDLER` (KeyError without them), puts `LAMBDA_TASK_ROOT` first on `sys.path` as
+    Lambda's bootstrap does, then `awslambdaric.bootstrap.run`s the handler.
+    """
     die_with_parent()
     sock = socket.socket(fileno=int(os.environ.pop(SOCKET_FD_VARIABLE)))
     # As Lambda's bootstrap: the task root first on the path, the handler from _HANDLER.

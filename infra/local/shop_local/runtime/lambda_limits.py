@@ -28,6 +28,11 @@ _GO_SIGNAL_NAMES = {
 
 
 def error_document(request_id: str, message: str, error_type: str) -> bytes:
+    """Lambda's error document for a failure of the platform (timeout, runtime exit, init).
+
+    JSON bytes: `{"errorMessage": "RequestId: <id> Error: <message>", "errorType": ...}`,
+    as the Invoke API returns it.
+    """
     return json.dumps({"errorMessage": f"RequestId: {request_id} Error: {message}",
                        "errorType": error_type}).encode()
 
@@ -38,6 +43,7 @@ def timed_out(request_id: str, timeout_seconds: float) -> bytes:
 
 
 def timeout_message(timeout_seconds: float) -> str:
+    """Lambda's words for a timeout: `Task timed out after <seconds, two decimals> seconds`."""
     return f"Task timed out after {timeout_seconds:.2f} seconds"
 
 
@@ -61,6 +67,11 @@ def runtime_exited(request_id: str, returncode: int | None) -> bytes:
 
 
 def response_too_large(size: int) -> bytes:
+    """Lambda's error document for a response over the 6 MB synchronous payload quota.
+
+    `errorType` `Function.ResponseSizeTooLarge`; the message names `size` and the limit, in
+    bytes.
+    """
     return json.dumps({
         "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed "
                         f"payload size ({SYNC_PAYLOAD_LIMIT_BYTES} bytes).",

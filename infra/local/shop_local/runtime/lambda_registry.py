@@ -20,9 +20,12 @@ from shop_local.probes import pid_alive
 
 @dataclass(frozen=True)
 class Registration:
+    """One process's entry in the registry folder (`<pid>.json`), as `publish` wrote it."""
+
     path: Path
 
     def remove(self) -> None:
+        """Delete the entry: the router stops sending this process invocations. Idempotent."""
         self.path.unlink(missing_ok=True)
 
 

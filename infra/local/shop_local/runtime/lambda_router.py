@@ -103,6 +103,11 @@ class InvokeRouter:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The router's command line (see the module doc); serves until interrupted.
+
+    Returns the exit code: 0 after the server stops, 2 for an invalid
+    `SHOP_LAMBDA_INVOKE_PORT` or when the stack's Invoke API key is not set.
+    """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, help="default: SHOP_LAMBDA_INVOKE_PORT or 3001")

@@ -53,6 +53,11 @@ def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> 
 
 @dataclass(frozen=True)
 class LambdaSettings:
+    """The Lambda service's settings; `from_environ` reads and checks them.
+
+    The module docstring gives each variable and default. `idle_seconds` 0 means never.
+    """
+
     max_environments: int = (os.cpu_count() or 1) * 2
     transport: str = "socket"
     start_mode: str = "fork"

@@ -37,4 +37,5 @@ def frame(kind: int, meta: str, body: bytes = b"") -> bytes:
 
 
 def split_meta(meta: bytes) -> list[str]:
+    """A frame's meta as its newline-separated fields; UnicodeDecodeError if it is not UTF-8."""
     return meta.decode().split("\n")

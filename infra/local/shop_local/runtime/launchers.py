@@ -53,17 +53,28 @@ class LaunchRequest:
 
 
 class Launcher(Protocol):
+    """Starts the processes of execution environments; `on_exit` gets each one's exit code."""
+
     async def launch(self, request: LaunchRequest, on_exit: ExitCallback) -> int:
         """Start the process and return its pid (it leads a session of its own)."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release what the launcher holds.
+
+        `ForkLauncher` stops its template, and with it the environments forked from it.
+        """
 
 
 class ExecLauncher:
     """A new interpreter per environment (see the module doc)."""
 
     async def launch(self, request: LaunchRequest, on_exit: ExitCallback) -> int:
+        """Start `request.command` in a new session and return its pid.
+
+        Its output goes to `request.output_fd`; its exit is watched through a pidfd. Raises
+        OSError when it cannot be started.
+        """
         process = subprocess.Popen(
             request.command, cwd=request.cwd,
             env={**request.environment, PARENT_PID_VARIABLE: str(os.getpid())},
@@ -82,6 +93,7 @@ class ExecLauncher:
         return process.pid
 
     async def close(self) -> None:
+        """Nothing to release: every process is its own."""
         return None
 
 
@@ -194,6 +206,11 @@ class ForkLauncher:
                 template.ready.exception()
 
     async def launch(self, request: LaunchRequest, on_exit: ExitCallback) -> int:
+        """Fork an environment from the app's template (started first if needed); return its pid.
+
+        Raises TimeoutError when the template does not start or answer within 120 s
+        (`TEMPLATE_START_SECONDS`), RuntimeError when it exits while importing the libraries.
+        """
         template = await self._ensure_template()
         message = json.dumps({"cwd": request.cwd, "environment": request.environment,
                               "handler": request.handler})
@@ -211,6 +228,11 @@ class ForkLauncher:
         return pid
 
     async def close(self) -> None:
+        """Kill the template (SIGKILL) and wait for it.
+
+        The environments forked from it that are still running (each in a session of its
+        own) are then killed too, and report -9 to their `on_exit`.
+        """
         template, self._template = self._template, None
         if template is None:
             return
@@ -225,10 +247,12 @@ class ForkLauncher:
 
 
 def pack_exit(pid: int, returncode: int) -> bytes:
+    """The EXITED frame the template sends for a child: meta `"<pid> <returncode>"`."""
     return lambda_wire.frame(EXITED, f"{pid} {returncode}")
 
 
 def unpack_fds(ancillary: list[tuple[int, int, bytes]]) -> list[int]:
+    """The file descriptors passed with SCM_RIGHTS in a `recvmsg` ancillary list, in order."""
     fds: list[int] = []
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:

@@ -57,6 +57,7 @@ def pid_of(file_name: str) -> int | None:
 
 
 def writer_pids(directory: Path) -> set[int]:
+    """The pids that have written a multiprocess file (`*_<pid>.db`) in `directory`."""
     return {pid for path in directory.glob("*.db") if (pid := pid_of(path.name)) is not None}
 
 
@@ -76,6 +77,10 @@ def prune_dead_processes(directory: Path) -> set[int]:
 
 
 def aggregated_registry(directory: Path) -> CollectorRegistry:
+    """A registry of `directory`'s multiprocess files merged, read afresh at each collection.
+
+    prometheus_client's MultiProcessCollector does the merging.
+    """
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
     return registry
@@ -83,6 +88,13 @@ def aggregated_registry(directory: Path) -> CollectorRegistry:
 
 @dataclass
 class Sidecar:
+    """The pusher of one service.
+
+    It reads the multiprocess `directory` and pushes to the Pushgateway at `gateway` with
+    the label `instance` (basic auth with `credentials` when set). `pushing` says whether
+    the last round pushed, so that a change is logged once.
+    """
+
     service: str
     directory: Path
     gateway: str
@@ -124,6 +136,10 @@ class Sidecar:
         return True
 
     def delete_group(self) -> None:
+        """Delete this pusher's group (`job=<service>, instance=<instance>`) from the Pushgateway.
+
+        One DELETE with a 5 s timeout; a failure (OSError) is logged, never raised.
+        """
         try:
             delete_from_gateway(self.gateway, job=self.service, grouping_key=self.grouping_key,
                                 timeout=PUSH_TIMEOUT_SECONDS, **self.auth)
@@ -132,6 +148,7 @@ class Sidecar:
             log.warning("%s: could not delete its group: %s", self.service, exc)
 
     def run(self, interval: float, stop: threading.Event) -> None:
+        """`tick` every `interval` seconds until `stop` is set, then `delete_group`."""
         while True:
             self.tick()
             if stop.wait(interval):
@@ -140,6 +157,7 @@ class Sidecar:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line of the module docstring; runs until SIGTERM or SIGINT, then returns 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--service", required=True)
     parser.add_argument("--dir", type=Path, required=True, help="the service's multiprocess dir")

@@ -48,16 +48,25 @@ class Backoff:
         self._next = first
 
     def next(self) -> float:
+        """The delay to wait now, in seconds: `first`, then twice the last, never above `cap`."""
         delay = min(self._next, self._cap)
         self._next = min(max(self._next * 2, self._first), self._cap)
         return delay
 
     def reset(self) -> None:
+        """Start again from `first` (after a success)."""
         self._next = self._first
 
 
 @dataclass
 class ConsumerStatus:
+    """What one mapping is doing, for the emulator's status file.
+
+    `state` is starting, connecting, consuming, reconnecting or stopped; the counts are
+    invocations, failed invocations and messages so far; `last_error` is `Class: message`
+    or None.
+    """
+
     function: str
     queue: str
     vhost: str
@@ -68,6 +77,7 @@ class ConsumerStatus:
     last_error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The status as a JSON-ready dict, one key per field."""
         return asdict(self)
 
 
@@ -82,6 +92,12 @@ class Target:
 
 
 class BatchConsumer:
+    """Plays one Amazon MQ event-source mapping on the calling thread (see the module doc).
+
+    `run` consumes `target`'s queue and hands each batch, as Lambda's Amazon MQ event, to
+    `invoke` until `stop` is set.
+    """
+
     def __init__(self, mapping: EventSourceMapping, target: Target, invoke: Invoke,
                  tuning: EmulatorTuning, stop: threading.Event) -> None:
         self.mapping = mapping
@@ -93,6 +109,7 @@ class BatchConsumer:
         self._status = ConsumerStatus(mapping.function, mapping.queue, target.vhost)
 
     def status(self) -> ConsumerStatus:
+        """A copy of the mapping's current status (safe to read from another thread)."""
         with self._lock:
             return ConsumerStatus(**self._status.as_dict())
 
@@ -102,6 +119,12 @@ class BatchConsumer:
                 setattr(self._status, key, value)
 
     def run(self) -> None:
+        """Consume until `stop` is set.
+
+        Reconnects with backoff (0.25 s, doubling up to the tuning's maximum) after a lost
+        connection or any other Exception, which it logs and never raises. A batch whose
+        invocation raised is requeued whole (nack with requeue).
+        """
         reconnect = Backoff(FIRST_RECONNECT_DELAY_SECONDS,
                             self._tuning.max_reconnect_backoff_seconds)
         while not self._stop.is_set():

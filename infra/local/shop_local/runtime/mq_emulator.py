@@ -57,6 +57,7 @@ class EmulatorError(Exception):
 
 
 def status_file_for(app: str) -> Path:
+    """The default status file of `app`'s emulator: `var/run/mq-emulator-<app>.json`."""
     return RUN / f"mq-emulator-{app}.json"
 
 
@@ -96,6 +97,10 @@ class ServiceThread:
         return invoke
 
     def close(self) -> None:
+        """Close the Lambda service (its environments) and stop its loop and thread.
+
+        Waits up to 60 s for the close (TimeoutError past it) and 10 s for the thread.
+        """
         asyncio.run_coroutine_threadsafe(self.service.close(), self._loop).result(60)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -120,6 +125,11 @@ def write_status(path: Path, app: str, consumers: list[BatchConsumer]) -> None:
 
 
 def choose_app(mappings: MappingFile, requested: str | None) -> str:
+    """The app whose mappings to play: `requested`, or the file's only app when None.
+
+    Raises EmulatorError when `requested` has no mapping, or when none is requested and
+    the file maps several apps.
+    """
     apps = mappings.apps()
     if requested:
         if requested not in apps:
@@ -131,6 +141,10 @@ def choose_app(mappings: MappingFile, requested: str | None) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The emulator's command line (see `--help`), with its path options made absolute.
+
+    argparse exits 2 on bad arguments.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mappings", type=Path, default=MAPPINGS_FILE)
     parser.add_argument("--profile", default=LOCAL_PROFILE)
@@ -149,6 +163,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Play the selected mappings until SIGTERM or SIGINT; return the exit code.
+
+    Writes the status file every second. 0 after a clean stop, 2 (reason on stderr) for a
+    bad mapping file, app, setting or function catalog.
+    """
     args = parse_args(argv)
     try:
         probe = load_mapping_file(args.mappings, args.profile)

@@ -36,16 +36,25 @@ class Delivery:
 
 
 def broker_arn(broker_name: str, region: str = LOCAL_REGION, account: str = LOCAL_ACCOUNT) -> str:
+    """An Amazon MQ broker ARN, `arn:aws:mq:<region>:<account>:broker:<name>:b-<uuid>`.
+
+    The id is derived from `broker_name`, so it is the same every run.
+    """
     # Amazon MQ broker ids look like "b-<uuid>"; a name-derived one stays stable across runs.
     broker_id = f"b-{uuid.uuid5(uuid.NAMESPACE_DNS, broker_name + '.mq.local')}"
     return f"arn:aws:mq:{region}:{account}:broker:{broker_name}:{broker_id}"
 
 
 def java_bytes(data: bytes) -> list[int]:
+    """`data` as Java's signed bytes (-128..127), as Gson writes a byte array."""
     return [b - 256 if b > 127 else b for b in data]
 
 
 def gson_date(moment: datetime) -> str:
+    """`moment` in UTC in Gson's default date format, e.g. "Jan 1, 1970, 12:33:41 AM".
+
+    A 12-hour clock, with no leading zero on the hour or the day.
+    """
     moment = moment.astimezone(UTC)
     hour = moment.hour % 12 or 12
     half = "AM" if moment.hour < 12 else "PM"
@@ -71,6 +80,11 @@ def header_value(value: Any) -> Any:
 
 
 def basic_properties(properties: pika.BasicProperties, body_size: int) -> dict[str, Any]:
+    """The `basicProperties` of one message in the event.
+
+    Every AMQP 0-9-1 basic property under its Java name, None when missing; headers as
+    `header_value` renders them, `timestamp` as `gson_date`, and `bodySize` in bytes.
+    """
     headers = None
     if properties.headers is not None:
         headers = {str(k): header_value(v) for k, v in properties.headers.items()}
@@ -97,6 +111,7 @@ def basic_properties(properties: pika.BasicProperties, body_size: int) -> dict[s
 
 
 def rmq_message(delivery: Delivery) -> dict[str, Any]:
+    """One message of the event: its `basicProperties`, `redelivered` flag and base64 `data`."""
     return {
         "basicProperties": basic_properties(delivery.properties, len(delivery.body)),
         "redelivered": delivery.redelivered,
@@ -106,6 +121,11 @@ def rmq_message(delivery: Delivery) -> dict[str, Any]:
 
 def amazon_mq_event(arn: str, queue: str, vhost: str,
                     deliveries: Sequence[Delivery]) -> dict[str, Any]:
+    """The Lambda event for one batch, as "Using Lambda with Amazon MQ" shows it.
+
+    `eventSource` "aws:rmq", the broker ARN, and the messages, in delivery order, under
+    `"<queue>::<vhost>"`.
+    """
     return {
         "eventSource": "aws:rmq",
         "eventSourceArn": arn,

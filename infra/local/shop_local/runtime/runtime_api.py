@@ -56,6 +56,11 @@ class RuntimeApiChannel:
 
     @classmethod
     async def create(cls, environment: ExecutionEnvironment) -> ChannelSetup:
+        """Serve a Runtime API endpoint for one environment on a free loopback port.
+
+        The process runs `python -m awslambdaric <handler>` with `AWS_LAMBDA_RUNTIME_API` set to
+        `127.0.0.1:<port>`.
+        """
         from shop_local.runtime.invoke_api import serve_in_background
 
         channel = cls(environment)
@@ -66,9 +71,11 @@ class RuntimeApiChannel:
                             {"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"})
 
     def send_invocation(self, invocation: Invocation, function_arn: str) -> None:
+        """Queue `invocation` for the runtime's next `GET /runtime/invocation/next`; no waiting."""
         self._pending.put_nowait((invocation, function_arn))
 
     def close(self) -> None:
+        """End a waiting `next` and stop the endpoint's server; the process sees its API gone."""
         self._pending.put_nowait(None)  # ends a waiting `next`, so the server stops at once
         if self._server is not None:
             self._server.should_exit = True

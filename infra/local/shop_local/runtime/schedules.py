@@ -60,6 +60,10 @@ def scheduled_event(rule: str, now: datetime | None = None) -> dict[str, object]
 
 
 def override_seconds(environ: dict[str, str] | None = None) -> float | None:
+    """`SHOP_LOCAL_SCHEDULE_SECONDS` in seconds, or None when it is unset or blank.
+
+    Read from `environ` (default: the process's). Raises ValueError when it is not a number.
+    """
     raw = (environ if environ is not None else os.environ).get(OVERRIDE_VARIABLE, "").strip()
     return float(raw) if raw else None
 
@@ -75,6 +79,10 @@ class Rule:
     cron: CronSchedule | None
 
     def seconds_until_next(self, now: datetime) -> float:
+        """Seconds (>= 0) to wait from `now` (an aware datetime) until the next run.
+
+        The fixed period, or the time to the cron schedule's next firing.
+        """
         if self.period_seconds is not None:
             return self.period_seconds
         assert self.cron is not None
@@ -110,6 +118,7 @@ class EventBridgeSchedules:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        """Start one task per rule on the running loop, firing that rule at its times."""
         loop = asyncio.get_running_loop()
         for rule in self.rules:
             self._tasks.append(loop.create_task(self._run(rule), name=f"rule-{rule.spec.rule}"))
@@ -118,6 +127,7 @@ class EventBridgeSchedules:
                                                 "every_seconds": rule.period_seconds})
 
     async def stop(self) -> None:
+        """Cancel every rule's task and wait for them (one awaiting a run stops awaiting it)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

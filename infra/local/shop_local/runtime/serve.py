@@ -35,6 +35,7 @@ IGNORED_DIRS = {".git", "__pycache__", "vendor", ".chalice/deployments", "node_m
 
 
 def say(message: str) -> None:
+    """Print `shop serve: <message>` on stdout, flushed at once."""
     print(f"shop serve: {message}", flush=True)
 
 
@@ -48,6 +49,11 @@ def is_source(change: Change, path: str) -> bool:
 
 async def watch_and_reload(runtime: ProjectRuntime, project_dir: Path, stage: str,
                            gateway_responses: Path | None, stop: asyncio.Event) -> None:
+    """Reload `runtime` after each change of the project's sources, until `stop` is set.
+
+    Changes are debounced by 300 ms. A change that does not load is reported and the
+    previous code keeps serving; nothing is raised for it.
+    """
     async for changes in awatch(project_dir, watch_filter=is_source, stop_event=stop,
                                 debounce=300, step=50):
         names = sorted({str(Path(path).relative_to(project_dir)) for _, path in changes})
@@ -65,6 +71,11 @@ async def watch_and_reload(runtime: ProjectRuntime, project_dir: Path, stage: st
 async def serve_project(project_dir: Path, stage: str, host: str, port: int,
                         lambda_port: int, autoreload: bool,
                         gateway_responses: Path | None) -> int:
+    """Serve the project (see the module doc) until SIGINT or SIGTERM; return the exit code.
+
+    0 after a clean stop, 1 when the API's or the Invoke API's port cannot be bound.
+    Raises Refused when the project cannot be loaded.
+    """
     config = await asyncio.to_thread(load_project, project_dir, stage, gateway_responses)
     runtime = ProjectRuntime(config)
     await runtime.start()
@@ -106,6 +117,10 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
 
 
 def run(args: argparse.Namespace) -> int:
+    """Serve the project `args` names (as `serve_args` defines them); return the exit code.
+
+    2 (`EXIT_REFUSED`, the reason on stdout) for a project that cannot be loaded.
+    """
     project = args.project.resolve()
     try:
         return uvloop.run(serve_project(project, args.stage, args.host, args.port,
@@ -117,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`shop serve` / `python -m shop_local.runtime.serve`: parse `argv`, then `run`."""
     parser = argparse.ArgumentParser(prog="shop serve", description=(__doc__ or "").split("\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

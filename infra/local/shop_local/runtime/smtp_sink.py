@@ -26,17 +26,26 @@ DEFAULT_PORT = 1025
 
 
 def ensure_maildir(maildir: Path) -> None:
+    """Create `maildir` and its `tmp`, `new`, `cur` folders where missing; OSError if it cannot."""
     # All three folders: mailbox.Maildir creates them only when the top one is missing.
     for folder in ("tmp", "new", "cur"):
         (maildir / folder).mkdir(parents=True, exist_ok=True)
 
 
 def create_sink(maildir: Path, host: str, port: int) -> Controller:
+    """An unstarted aiosmtpd server on host:port that keeps every message in `maildir`.
+
+    `maildir` is created if missing; `start()` raises when the port cannot be bound.
+    """
     ensure_maildir(maildir)
     return Controller(Mailbox(maildir), hostname=host, port=port)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The sink's command line (see the module doc): accept mail until SIGTERM or SIGINT.
+
+    Returns 0.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)

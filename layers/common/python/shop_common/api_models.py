@@ -51,6 +51,8 @@ Timestamp = Annotated[
 
 
 class FieldProblem(BaseModel):
+    """One invalid input of a 422 problem: which field and what is wrong with it."""
+
     field: str = Field(description="the bad field: a body field, a query parameter or a header")
     message: str
 
@@ -75,12 +77,16 @@ class ProblemDetails(BaseModel):
 
 
 class HealthCheck(BaseModel):
+    """One dependency's probe: up or down, how long it took in milliseconds, and why if down."""
+
     status: Literal["up", "down"]
     latency_ms: float
     error: str | None = Field(default=None, description="the exception's class when down")
 
 
 class HealthReport(BaseModel):
+    """The 200 body of `GET /health`: every dependency of the service is up."""
+
     service: str
     status: Literal["ok"]
     checks: dict[str, HealthCheck] = Field(

@@ -98,6 +98,13 @@ class Param:
 
 @dataclass(frozen=True)
 class Operation:
+    """What one route promises: the `@operation` declaration, read by shop_common.openapi.
+
+    `answers` are its success answers, `body` the model of its JSON request body, `params`
+    its query and header parameters, `problems` the extra error statuses it can answer
+    (status -> when) on top of `implied_problems`.
+    """
+
     summary: str
     access: Access
     answers: tuple[Answer, ...]
@@ -131,6 +138,11 @@ class UndocumentedRoute(LookupError):
 
 
 def operation_of(view: Callable[..., Any], where: str) -> Operation:
+    """The `Operation` declared on a view function with `@operation`.
+
+    `where` (e.g. "GET /products") only names the route in the error. Raises
+    UndocumentedRoute when the function carries no declaration.
+    """
     declared = getattr(view, ATTRIBUTE, None)
     if not isinstance(declared, Operation):
         raise UndocumentedRoute(f"{where} has no @operation declaration")

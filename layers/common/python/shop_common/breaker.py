@@ -12,7 +12,11 @@ from collections.abc import Callable
 
 
 class CircuitBreaker:
-    """Open for `open_seconds` after each failure; the first call after that is a trial."""
+    """Open for `open_seconds` after each failure; calls after that are trials.
+
+    Every call the breaker allows once the window has passed is a trial: the next
+    failure opens it again, a success keeps it closed. `clock` gives seconds.
+    """
 
     def __init__(self, open_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._open_seconds = open_seconds
@@ -21,13 +25,16 @@ class CircuitBreaker:
         self._lock = threading.Lock()
 
     def allows(self) -> bool:
+        """True unless a failure was recorded less than `open_seconds` seconds ago."""
         with self._lock:
             return self._clock() >= self._open_until
 
     def record_failure(self) -> None:
+        """Open the breaker: `allows()` is False for the next `open_seconds` seconds."""
         with self._lock:
             self._open_until = self._clock() + self._open_seconds
 
     def record_success(self) -> None:
+        """Close the breaker at once, whatever window a failure opened."""
         with self._lock:
             self._open_until = 0.0

@@ -33,6 +33,13 @@ class SettingsError(Exception):
 
 
 class Settings(BaseModel):
+    """One service's validated settings (`load_settings` reads them; see the module doc).
+
+    Field `x` comes from `SHOP_<SERVICE>_X`, else `SHOP_X`. Immutable; unknown fields are
+    ignored. Durations are in the unit their name ends with (`_seconds`, `_ms`); URLs must
+    have the right scheme (`postgresql+pg8000`/`+psycopg`, `redis(s)`, `amqp(s)`, http).
+    """
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     service_name: str

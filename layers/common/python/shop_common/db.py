@@ -74,6 +74,13 @@ def _create_engine(settings: Settings) -> Engine:
 
 
 def create_db_engine(settings: Settings) -> Engine:
+    """The service's SQLAlchemy engine; connects lazily (nothing is opened here).
+
+    Pool of `db_pool_size` connections plus as many overflow, 5 s checkout timeout,
+    connections recycled after 300 s; each new connection sets `lock_timeout` and
+    `statement_timeout` (milliseconds, from the settings) and the driver's socket timeout
+    (`socket_timeout_seconds`). Raises SettingsError when the URL's driver is not installed.
+    """
     try:
         engine = _create_engine(settings)
     except ModuleNotFoundError as exc:
@@ -140,6 +147,7 @@ def problem_from_database_error(exc: DBAPIError) -> Problem | None:
 
 
 def database_unavailable() -> Problem:
+    """The 503 problem `db-unavailable`, Retry-After 1 s, for a database that did not answer."""
     return service_unavailable("the database is unavailable", slug="db-unavailable")
 
 

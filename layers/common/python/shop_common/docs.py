@@ -47,12 +47,18 @@ SWAGGER_UI_PARAMETERS = {
 
 
 def swagger_ui_static_dir() -> Path:
+    """The folder of Swagger UI's files (scripts, styles, icons) in the `swagger-ui-py` package."""
     from swagger_ui.utils import SWAGGER_UI_PY_ROOT  # imported on first use, never at start
 
     return Path(SWAGGER_UI_PY_ROOT) / "static"
 
 
 def swagger_ui_page(app: Chalice, title: str) -> str:
+    """The Swagger UI HTML page for `app`, titled `title`, reading `openapi.json` next to it.
+
+    Every URL in it is relative (see the module docstring) and the two PNG icons are inlined
+    as `data:` URIs. Raises OSError if an icon file of the package is missing.
+    """
     from swagger_ui.core import ApplicationDocument
 
     page = ApplicationDocument(app, config_rel_url="/openapi.json", url_prefix=DOCS_PREFIX,

@@ -51,11 +51,15 @@ Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_
 
 
 class EventData(BaseModel):
+    """Base of the event models: frozen, unknown fields ignored, values kept out of errors."""
+
     # hide_input_in_errors: the reason a message is parked names fields, never their values.
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
 class SignedUp(EventData):
+    """The `data` of a `user.signed_up` event: the new account a welcome email goes to."""
+
     user_id: uuid.UUID
     email: CanonicalEmail
     name: Text
@@ -64,6 +68,12 @@ class SignedUp(EventData):
 
 
 class OrderPlaced(EventData):
+    """The `data` of an `order.placed` event: what the invoice email shows.
+
+    Amounts are exact decimals (text with two places on the wire); parsing raises a
+    pydantic ValidationError unless `total == unit_price * quantity` and `quantity > 0`.
+    """
+
     order_id: uuid.UUID
     user_id: uuid.UUID
     email: CanonicalEmail
@@ -83,6 +93,8 @@ class OrderPlaced(EventData):
 
 
 class SignedUpEvent(EventData):
+    """A whole `user.signed_up` message: the envelope around `SignedUp` data."""
+
     event_id: uuid.UUID
     type: Literal["user.signed_up"]
     occurred_at: datetime
@@ -90,6 +102,8 @@ class SignedUpEvent(EventData):
 
 
 class OrderPlacedEvent(EventData):
+    """A whole `order.placed` message: the envelope around `OrderPlaced` data."""
+
     event_id: uuid.UUID
     type: Literal["order.placed"]
     occurred_at: datetime

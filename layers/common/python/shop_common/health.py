@@ -31,11 +31,13 @@ Check = Callable[[], None]
 
 
 def check_database(runtime: ServiceRuntime) -> None:
+    """Run `SELECT 1` on a pooled connection; raises what SQLAlchemy raises when it cannot."""
     with runtime.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
 
 
 def check_cache(runtime: ServiceRuntime) -> None:
+    """PING Redis; raises redis-py's error (ConnectionError, TimeoutError …) when it cannot."""
     runtime.redis.ping()
 
 
@@ -103,6 +105,7 @@ class BrokerProbe:
             self._lock.release()
 
     def close(self) -> None:
+        """Close the probe's connection, if any; the next check opens a new one. Never raises."""
         with self._lock:
             self._discard()
 
@@ -137,10 +140,20 @@ def broker_probe(amqp_url: str) -> BrokerProbe:
 
 
 def check_broker(runtime: ServiceRuntime) -> None:
+    """Ask the broker through this process's `BrokerProbe` (1 s timeout).
+
+    Raises AMQPError, OSError or TimeoutError when it does not answer.
+    """
     broker_probe(str(runtime.settings.amqp_url)).check()
 
 
 def run_checks(checks: dict[str, Check]) -> tuple[bool, dict[str, Any]]:
+    """Run every check in order; return (all up, report).
+
+    The report maps each name to `{"status": "up"|"down", "latency_ms": float}` (rounded to
+    0.1 ms), with `"error"` (the exception's class name) when down. Never raises for an
+    Exception a check raises.
+    """
     report: dict[str, Any] = {}
     healthy = True
     for name, check in checks.items():
@@ -186,6 +199,7 @@ class HealthyAnswer:
             return body
 
     def keep(self, body: dict[str, Any]) -> None:
+        """Keep `body` (a healthy report) as found now; `get` answers it for `max_age` seconds."""
         with self._lock:
             self._found = (self._clock(), body)
 

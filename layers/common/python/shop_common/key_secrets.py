@@ -27,6 +27,13 @@ def secrets_for(service: str) -> dict[str, str]:
 
 def fetch_keys_from_secrets(prefix: str, keys_dir: Path, service: str,
                             client: Any | None = None) -> None:
+    """Write the PEM files `service` needs from AWS Secrets Manager into `keys_dir`.
+
+    Each secret `<prefix>private/<key>` or `<prefix>public/<key>` (see `secrets_for`) is read
+    with GetSecretValue (its SecretString) and written with mode 0600; files already there
+    are kept. `client` is a boto3 Secrets Manager client (made when None). Raises
+    SettingsError naming the secret when one cannot be read.
+    """
     if client is None:
         import boto3  # only functions in the cloud get here; keep it off local imports
 

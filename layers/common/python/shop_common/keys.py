@@ -25,10 +25,12 @@ VerifyingKey = ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 
 def service_key_name(service: str) -> str:
+    """The key-pair name of `service`'s identity: `service-<service>` (`.pem`, `.pub.pem`)."""
     return f"service-{service}"
 
 
 def all_key_names() -> list[str]:
+    """Every key-pair name the shop needs: `user-tokens`, then `service-<name>` per service."""
     return [USER_TOKENS_KEY, *(service_key_name(s) for s in SERVICES)]
 
 
@@ -94,6 +96,11 @@ def parse_public_key(pem: bytes, path: Path) -> VerifyingKey:
 
 
 def load_private_key(keys_dir: Path, name: str) -> SigningKey:
+    """The checked private key `<keys_dir>/<name>.pem` (PEM, unencrypted; Ed25519 or RSA).
+
+    Raises SettingsError when the file is missing, is not a PEM private key, or holds a key
+    of another algorithm or an RSA key shorter than 2048 bits (`MIN_RSA_BITS`).
+    """
     path = keys_dir / f"{name}.pem"
     try:
         pem = path.read_bytes()
@@ -106,6 +113,11 @@ def load_private_key(keys_dir: Path, name: str) -> SigningKey:
 
 
 def load_public_key(keys_dir: Path, name: str) -> VerifyingKey:
+    """The checked public key `<keys_dir>/<name>.pub.pem` (PEM SubjectPublicKeyInfo).
+
+    Raises SettingsError when the file is missing, is not a PEM public key, or is not an
+    Ed25519 key or an RSA key of at least 2048 bits.
+    """
     path = keys_dir / f"{name}.pub.pem"
     try:
         pem = path.read_bytes()
@@ -126,6 +138,13 @@ class KeyRing:
 
     @classmethod
     def load(cls, keys_dir: Path, service: str) -> KeyRing:
+        """The keys `service` holds, read from `keys_dir`.
+
+        Its own service private key and the user-token public key must exist; the public keys of
+        the other services are loaded for those whose `.pub.pem` exists. Only `service == "user"`
+        also gets the user-token private key. Raises SettingsError as `load_private_key` and
+        `load_public_key` do.
+        """
         return cls(
             service=service,
             service_key=load_private_key(keys_dir, service_key_name(service)),

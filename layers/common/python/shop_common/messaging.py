@@ -65,6 +65,15 @@ class QueueSpec:
         return f"{self.name}.dlq"
 
     def arguments(self) -> dict[str, Any]:
+        """The `x-` arguments the queue is declared with (RabbitMQ queue arguments).
+
+        A quorum queue whose messages, past `delivery_limit` deliveries, are dead-lettered
+        to `shop.dlx` with the queue's own name as routing key.
+
+        RabbitMQ documents them in "Quorum Queues" (x-delivery-limit) and "Dead Letter
+        Exchanges"; a queue already declared with other arguments makes the declare fail
+        with 406 PRECONDITION_FAILED (see `declare_topology`).
+        """
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": self.delivery_limit,
@@ -124,6 +133,12 @@ def declare_topology(channel: BlockingChannel, queues: Iterable[QueueSpec]) -> N
 
 
 def declare_topology_at(amqp_url: str, queues: Iterable[QueueSpec], timeout: float = 10) -> None:
+    """Connect to `amqp_url`, declare the topology for `queues` (`declare_topology`), disconnect.
+
+    `timeout` is in seconds, for the connection and each step. Raises BrokerUserMissing for
+    a URL without a user, TopologyError when the broker holds a queue or exchange declared
+    differently, and pika's AMQPError (or OSError) when the broker cannot be reached.
+    """
     connection = pika.BlockingConnection(connection_parameters(amqp_url, timeout=timeout))
     try:
         declare_topology(connection.channel(), queues)
@@ -142,6 +157,12 @@ class OutgoingEvent:
     occurred_at: datetime | None = None
 
     def properties(self, app_id: str) -> pika.BasicProperties:
+        """The AMQP 0-9-1 basic properties the event is published with.
+
+        `message_id` is the event id (consumers deduplicate by it), `type` the event type,
+        `app_id` the publishing app, JSON content type, persistent delivery mode (2) and
+        `timestamp` as whole seconds since the epoch (None when `occurred_at` is unknown).
+        """
         return pika.BasicProperties(
             message_id=self.event_id,  # the idempotency key, also readable without the body
             content_type=JSON,
@@ -194,6 +215,7 @@ class EventPublisher:
             self._lock.release()
 
     def close(self) -> None:
+        """Close the connection, if any; waits for a publish in progress. Never raises."""
         with self._lock:
             self._discard()
 
@@ -274,6 +296,12 @@ class MessageToPark:
     reason: str
 
     def parked_properties(self) -> pika.BasicProperties:
+        """The original message's properties for its dead-letter copy.
+
+        Persistent (delivery mode 2), with `x-shop-parked-reason` (the reason) and
+        `x-shop-parked-from` (the source queue) added to its headers. Properties not
+        copied (expiration, priority, timestamp, reply_to, user_id, cluster_id) are dropped.
+        """
         headers = {**(self.properties.headers or {}),
                    PARKED_REASON_HEADER: self.reason, PARKED_FROM_HEADER: self.queue}
         return pika.BasicProperties(

@@ -177,18 +177,26 @@ def cache_request(service: str, result: str, cache_name: str = "products") -> No
 
 
 def order_placed(service: str) -> None:
+    """Count one order placed (`orders_placed_total{service}`)."""
     _orders_placed().labels(service).inc()
 
 
 def order_conflict(service: str, reason: str) -> None:
+    """Count one order refused (`order_conflicts_total{service,reason}`).
+
+    `reason` as the product service passes it: "out_of_stock", "locked", "rejected" or
+    "unavailable".
+    """
     _order_conflicts().labels(service, reason).inc()
 
 
 def email_sent(service: str, kind: str) -> None:
+    """Count one email handed to the mail server (`emails_sent_total{service,kind}`)."""
     _emails_sent().labels(service, kind).inc()
 
 
 def email_failed(service: str, kind: str) -> None:
+    """Count one email that could not be sent (`emails_failed_total{service,kind}`)."""
     _emails_failed().labels(service, kind).inc()
 
 

@@ -10,6 +10,12 @@ from sqlalchemy import create_engine, pool
 
 
 def run_alembic_env() -> None:
+    """Run the migrations of the current Alembic context against its `sqlalchemy.url`.
+
+    Offline mode (`alembic upgrade --sql`) prints SQL with literal values; online mode
+    connects once (no pool) and runs each migration in its own transaction. Raises
+    RuntimeError when `sqlalchemy.url` is not set, and what the database raises.
+    """
     url = context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("sqlalchemy.url is not set for this migration run")

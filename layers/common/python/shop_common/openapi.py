@@ -70,6 +70,8 @@ WWW_AUTHENTICATE = {"description": "the bearer challenge (RFC 6750)",
 
 @dataclass(frozen=True)
 class ApiInfo:
+    """The document's `info` (OpenAPI 3.1 Info Object): title, API version, Markdown description."""
+
     title: str
     version: str
     description: str
@@ -79,14 +81,20 @@ _infos: weakref.WeakKeyDictionary[Chalice, ApiInfo] = weakref.WeakKeyDictionary(
 
 
 def describe(app: Chalice, info: ApiInfo) -> None:
+    """Register `info` as the `info` of `app`'s document (held weakly: it goes with the app)."""
     _infos[app] = info
 
 
 def info_of(app: Chalice) -> ApiInfo:
+    """The `info` registered for `app` with `describe`; else the app's name and version "0"."""
     return _infos.get(app) or ApiInfo(app.app_name, "0", "")
 
 
 def tag_of(path: str, op: Operation) -> str:
+    """The operation's one tag: its declared `tag`, else `internal` for service routes.
+
+    Otherwise the first segment of `path` without a leading "." ("root" for `/`).
+    """
     if op.tag:
         return op.tag
     if op.access is Access.SERVICE:
@@ -95,6 +103,10 @@ def tag_of(path: str, op: Operation) -> str:
 
 
 def path_parameters(entry: RouteEntry) -> list[dict[str, Any]]:
+    """The OpenAPI 3.1 Parameter Objects for the `{name}` segments of a route's path.
+
+    Each is a required string, with `format: uuid` when the name ends in `_id`.
+    """
     return [{
         "name": name, "in": "path", "required": True,
         "schema": {"type": "string", "format": "uuid"} if name.endswith("_id")
@@ -103,6 +115,11 @@ def path_parameters(entry: RouteEntry) -> list[dict[str, Any]]:
 
 
 def security_of(op: Operation) -> list[dict[str, list[str]]]:
+    """The operation's OpenAPI 3.1 Security Requirement Objects.
+
+    None for public routes, else the user-token or service-token scheme, listing the role
+    it needs (OpenAPI 3.1 allows role names for a non-OAuth scheme).
+    """
     # OpenAPI 3.1 lets a non-OAuth requirement list the roles it needs.
     requirements: dict[Access, list[dict[str, list[str]]]] = {
         Access.PUBLIC: [],
@@ -240,6 +257,11 @@ def load_app(function_dir: Path) -> Chalice:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m shop_common.openapi FUNCTION_DIR`: print that app's document as JSON.
+
+    Returns the exit status: 0, or 2 for a wrong number of arguments (usage on stderr).
+    Raises what importing the app raises, and UndocumentedRoute as `build_document` does.
+    """
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m shop_common.openapi FUNCTION_DIR", file=sys.stderr)

@@ -25,6 +25,8 @@ MAX_CURSOR_LENGTH = 200
 
 @dataclass(frozen=True)
 class Position:
+    """The sort key of one listed row, (`created_at`, `id`): where a cursor points."""
+
     created_at: datetime
     id: uuid.UUID
 
@@ -44,12 +46,22 @@ RowT = TypeVar("RowT", bound=Keyed)
 
 @dataclass(frozen=True)
 class PageRequest:
+    """One page asked for: at most `limit` items, those after `after` (None for the first page).
+
+    `cursor` is the cursor text as the client sent it ("" for the first page).
+    """
+
     limit: int
     after: Position | None
     cursor: str  # as the client sent it ("" for the first page); part of cache keys
 
 
 def encode_cursor(position: Position) -> str:
+    """The opaque cursor for `position`, safe in a query string as it is.
+
+    Unpadded URL-safe base64 (RFC 4648 §5) of compact JSON
+    `{"t": <ISO 8601 created_at>, "i": <UUID>}`; `decode_cursor` reads it back.
+    """
     raw = json.dumps({"t": position.created_at.isoformat(), "i": str(position.id)},
                      separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -80,6 +92,11 @@ def decode_cursor(cursor: str) -> Position:
 
 
 def parse_limit(text: str | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+    """The `limit` query parameter as an int; `default` when it is absent (None).
+
+    Raises ValueError, with a message fit for a field problem, unless `text` is ASCII digits
+    giving an integer from 1 to `maximum` inclusive.
+    """
     if text is None:
         return default
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= maximum:

@@ -52,6 +52,7 @@ def _dummy_hash() -> str:
 
 
 def normalize_password(password: str) -> str:
+    """`password` in Unicode NFKC, as NIST SP 800-63B §5.1.1.2 recommends."""
     return unicodedata.normalize("NFKC", password)
 
 
@@ -62,6 +63,8 @@ def hash_password(password: str) -> str:
 
 @dataclass(frozen=True)
 class PasswordCheck:
+    """The result of `check_password`: whether it matched, and whether to rehash."""
+
     valid: bool
     # The stored hash should be replaced by hash_password(password): its parameters are
     # outdated, or it was made before passwords were normalised.

@@ -24,6 +24,8 @@ from shop_common.logs import configure_logging
 
 @dataclass(frozen=True)
 class ServiceRuntime:
+    """What one service process builds once: settings, keys, database engine and sessions, Redis."""
+
     settings: Settings
     keys: KeyRing
     engine: Engine

@@ -33,6 +33,7 @@ _SHORT_NAMES = {"\x00": "NUL", "\t": "TAB", "\n": "LF", "\r": "CR", "\x1b": "ESC
 
 
 def describe(char: str) -> str:
+    """A character for a message: `U+XXXX` and its short or Unicode name, e.g. "U+000A LF"."""
     name = _SHORT_NAMES.get(char) or unicodedata.name(char, "")
     return f"U+{ord(char):04X}" + (f" {name}" if name else "")
 

@@ -28,12 +28,15 @@ class TokenError(Exception):
 
 
 def algorithm_for(key: SigningKey | VerifyingKey) -> str:
+    """The JWS `alg` for a key: "EdDSA" for Ed25519 (RFC 8037), else "RS256" (RFC 7518 §3.3)."""
     eddsa = isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey)
     return "EdDSA" if eddsa else "RS256"
 
 
 @dataclass(frozen=True)
 class UserClaims:
+    """What a verified user token says: user id (UUID text), role, `exp` (epoch seconds)."""
+
     user_id: str
     role: str
     expires_at: int
@@ -41,6 +44,8 @@ class UserClaims:
 
 @dataclass(frozen=True)
 class ServiceClaims:
+    """What a verified service token says: the calling service and the audience it named."""
+
     caller: str
     audience: str
 
@@ -49,6 +54,11 @@ def issue_user_token(
     key: SigningKey, *, user_id: str, role: str, issuer: str, audience: str, ttl_seconds: int,
     now: int | None = None,
 ) -> str:
+    """A signed user token (RFC 7519 JWT, compact form) with `kid` "user-tokens-1".
+
+    Claims: `iss`, `aud`, `sub` (the user id), `role`, `typ` "user", `iat` and
+    `exp = iat + ttl_seconds` (epoch seconds; `now` overrides the clock, for tests).
+    """
     issued_at = int(time.time()) if now is None else now
     claims = {
         "iss": issuer, "aud": audience, "sub": user_id, "role": role,
@@ -93,6 +103,11 @@ def verify_user_token(
 def issue_service_token(
     key: SigningKey, *, caller: str, audience: str, ttl_seconds: int, now: int | None = None
 ) -> str:
+    """A signed service token (RFC 7519 JWT) from `caller` to `audience`, `kid` = `caller`.
+
+    Claims: `iss` and `sub` = `caller`, `aud`, `typ` "service", `iat` and
+    `exp = iat + ttl_seconds` (epoch seconds; `now` overrides the clock).
+    """
     issued_at = int(time.time()) if now is None else now
     claims = {
         "iss": caller, "sub": caller, "aud": audience, "typ": SERVICE_TOKEN_TYPE,
@@ -140,6 +155,11 @@ def check_lifetime(claims: Mapping[str, Any], max_ttl_seconds: int) -> None:
 
 
 def public_jwk(key: VerifyingKey, kid: str) -> dict[str, Any]:
+    """`key` as a JSON Web Key (RFC 7517) with `kid`, `alg` and `use: "sig"`.
+
+    Ed25519 keys are OKP keys (RFC 8037), others RSA; the user service publishes its
+    user-token key this way.
+    """
     if isinstance(key, ed25519.Ed25519PublicKey):
         jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key))
     else:

@@ -58,11 +58,11 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class BodyTooLarge(Exception):
-    pass
+    """The request body passed the gateway's limit (`max_body_bytes`): answered 413."""
 
 
 class ClientGone(Exception):
-    pass
+    """The client disconnected before its body had arrived: nothing is answered."""
 
 
 def _request_headers(scope: Scope) -> list[tuple[str, str]]:

@@ -31,6 +31,11 @@ REFERENCE = re.compile(r"\$context\.([A-Za-z.]+[A-Za-z])")
 
 @dataclass(frozen=True)
 class ResponseType:
+    """One of API Gateway's gateway response types ("Gateway response types for API Gateway").
+
+    Its name, default status, default message and `x-amzn-ErrorType`.
+    """
+
     name: str
     status: int
     message: str

@@ -29,5 +29,10 @@ def _matches(media_type: str, patterns: tuple[str, ...]) -> bool:
 
 
 def is_binary(media_type: str | None, binary_media_types: tuple[str, ...]) -> bool:
+    """Whether `media_type` matches one of `binary_media_types` (`*` wildcards allowed).
+
+    `media_type` is a Content-Type value or `first_accepted` of an Accept value;
+    parameters and case are ignored. None or empty never matches.
+    """
     found = essence(media_type)
     return bool(found) and bool(binary_media_types) and _matches(found, binary_media_types)

@@ -73,6 +73,10 @@ class ApiIdentity:
     @classmethod
     def for_app(cls, app_name: str, stage: str,
                 stage_variables: dict[str, str] | None = None) -> ApiIdentity:
+        """The identity of `app_name`'s API at `stage`, the same every run.
+
+        The API id is 10 characters derived from both; stage variables None when empty.
+        """
         return cls(resource_like_id(f"{app_name}:{stage}", 10), stage, stage_variables or None)
 
 

@@ -39,6 +39,8 @@ class MalformedProxyResponse(ValueError):
 
 @dataclass
 class HttpResponse:
+    """The answer the gateway sends: status, header fields in order (names as given), body bytes."""
+
     status: int
     headers: list[tuple[str, str]]
     body: bytes

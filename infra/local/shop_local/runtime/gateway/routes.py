@@ -42,6 +42,8 @@ class Integration:
 
 @dataclass(frozen=True)
 class RouteMatch:
+    """The resource and method a request matched, its path parameters and its integration."""
+
     resource: str  # the resource path template, e.g. `/products/{id}`
     path_parameters: dict[str, str] | None  # URL-decoded, as REST APIs pass them
     integration: Integration

@@ -45,6 +45,11 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
 
 @dataclass(frozen=True)
 class GatewaySettings:
+    """The gateway's limits, in seconds and bytes; `from_environ` reads them.
+
+    The module docstring gives each variable and its API Gateway counterpart.
+    """
+
     integration_timeout: float = API_GATEWAY_TIMEOUT_SECONDS
     max_body_bytes: int = API_GATEWAY_MAX_PAYLOAD_BYTES
     body_timeout: float = 30.0
