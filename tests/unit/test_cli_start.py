@@ -11,10 +11,9 @@ import sys
 
 import pytest
 
-from shop_local.deploy import arguments as deploy_arguments
+from shop_local import cli, paths
 from shop_local.deploy import target
 from shop_local.runtime import smtp_sink
-from shop_local.stack import mail
 
 HEAVY = ("sqlalchemy", "boto3", "botocore", "cryptography", "uvloop", "watchfiles", "pika")
 
@@ -35,6 +34,8 @@ def test_the_cli_and_its_parser_import_no_heavy_library(code: str) -> None:
     assert sorted(modules_loaded_by(code) & set(HEAVY)) == []
 
 
-def test_the_light_argument_defaults_are_where_the_heavy_modules_keep_things() -> None:
-    assert mail.MAILDIR == smtp_sink.MAILDIR
-    assert deploy_arguments.DEFAULT_STATE_DIR == target.DEFAULT_STATE_DIR
+def test_shop_mail_and_shop_deploy_default_to_the_folders_the_stack_uses() -> None:
+    parser = cli.build_parser()
+    assert parser.parse_args(["mail"]).maildir == smtp_sink.MAILDIR == paths.VAR / "mail"
+    state_dir = parser.parse_args(["deploy"]).state_dir
+    assert state_dir == target.DeployTarget.state_dir == paths.VAR / "deploy"

@@ -16,11 +16,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from shop_local.paths import VAR
-
-# Equal to runtime.smtp_sink.MAILDIR (where the sink stores), which is not imported so that
-# `shop` builds its parser without aiosmtpd and asyncio.
-MAILDIR = VAR / "mail"
+# From paths, not runtime.smtp_sink (where the sink stores), so that `shop` builds its parser
+# without aiosmtpd and asyncio.
+from shop_local.paths import MAILDIR
 
 SHOWN_HEADERS = ("Date", "From", "To", "Subject", "Message-ID")
 
