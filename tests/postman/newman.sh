@@ -16,6 +16,14 @@ setting() {  # setting NAME: its value in the env file, or nothing
     "$env_file" "$1"
 }
 
+# `shop up` marks the env file while its superadmin password is known not to be the
+# account's (the account existed before it); every superadmin request would then fail.
+not_in_effect=$(setting SHOP_SUPERADMIN_PASSWORD_NOT_IN_EFFECT)
+if [ -n "$not_in_effect" ]; then
+  echo "newman.sh: the superadmin password in $env_file is not the account's: $not_in_effect" >&2
+  exit 1
+fi
+
 args=()
 for pair in user_url:SHOP_USER_SERVICE_URL product_url:SHOP_PRODUCT_SERVICE_URL \
             order_url:SHOP_ORDER_SERVICE_URL superadmin_email:SHOP_SUPERADMIN_EMAIL \

@@ -32,6 +32,7 @@ from shop_common.config import SERVICES
 from shop_common.keys import generate_keys
 from shop_common.messaging import declare_topology_at
 from shop_local.apps import service_exists
+from shop_local.cli import DEFAULT_REDIS_ADMIN
 from shop_local.mappings import load_mapping_file
 from shop_local.paths import ROOT
 from shop_local.probes import port_open
@@ -39,7 +40,8 @@ from shop_local.stack import broker_users, provision, redis_users
 from shop_local.stack.backing import ensure_backing_services
 
 ADMIN_URL = os.environ.get("SHOP_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_ADMIN_URL = "redis://127.0.0.1:6379/0"
+# The variable and default the stack tooling uses for the machine's Redis administrator.
+REDIS_ADMIN_URL = os.environ.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN)
 TEST_REDIS_DB = 15
 
 

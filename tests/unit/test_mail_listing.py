@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from shop_local import cli
 from shop_local.runtime.smtp_sink import ensure_maildir
 from shop_local.stack.mail import list_mail, render_list, show
 
@@ -48,3 +49,15 @@ def test_can_print_one_message(tmp_path: Path) -> None:
 def test_can_list_nothing_before_any_mail(tmp_path: Path) -> None:
     assert list_mail(tmp_path / "missing") == []
     assert render_list([]) == "no mail yet"
+
+
+def test_a_filter_that_matches_nothing_says_so_not_that_there_is_no_mail(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ensure_maildir(tmp_path)
+    store(tmp_path, "a@example.com", "Hello", 1_000_000_000)
+    listed = list_mail(tmp_path)
+    assert render_list(listed, "B@example") == "no mail to B@example (`shop mail` lists all)"
+    assert "Hello" in render_list(listed, "A@EXAMPLE")
+    assert render_list([], "b@example.com") == "no mail yet"
+    assert cli.main(["mail", "--to", "b@example.com", "--maildir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("no mail to b@example.com")

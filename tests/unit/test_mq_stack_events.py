@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 
-from shop_local.runtime import mq_emulator
+from shop_local.runtime import mq_status
 from shop_local.stack import events as stack_events
 
 ENV = {"SHOP_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/shop", "SHOP_SMTP_PORT": "2525"}
@@ -44,12 +45,25 @@ def test_can_tell_emulator_health_from_its_status_file(
     status.write_text(json.dumps({"updated_at": time.time() - updated_ago, "mappings": [
         {"function": f, "state": s} for f, s in zip(["signup_email", "order_invoice"], states,
                                                   strict=True)]}))
-    monkeypatch.setattr(mq_emulator, "status_file_for", lambda app: status)
+    monkeypatch.setattr(mq_status, "status_file_for", lambda app: status)
     assert stack_events.emulator_health("communication") == health
 
 
 def test_can_report_a_missing_status_file_as_down(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mq_emulator, "status_file_for", lambda app: tmp_path / "missing.json")
+    monkeypatch.setattr(mq_status, "status_file_for", lambda app: tmp_path / "missing.json")
     assert stack_events.emulator_health("communication") == "down"
+
+
+def test_shop_status_reads_what_the_emulator_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status = tmp_path / "run" / "mq-emulator-communication.json"
+    monkeypatch.setattr(mq_status, "status_file_for", lambda app: status)
+    mq_status.write_status(status, "communication", [
+        {"function": "signup_email", "state": "consuming"},
+        {"function": "order_invoice", "state": "connecting"}])
+    assert stack_events.emulator_health("communication") == (
+        "degraded: not consuming for order_invoice")
+    assert mq_status.read_status("communication")["pid"] == os.getpid()  # type: ignore[index]

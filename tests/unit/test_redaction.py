@@ -202,3 +202,27 @@ def test_an_uncaught_exception_in_a_thread_is_logged_redacted(
     [entry] = lines(captured_logs)
     assert entry["message"] == "uncaught exception in thread worker-1"
     assert "ValueError" in str(entry["exception"])
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_an_unreadable_extra_hides_itself_and_the_later_extras_are_still_redacted() -> None:
+    record = logging.makeLogRecord({"msg": "calling", "first": f"token {JWT}",
+                                    "broken": Unprintable(), "url": f"amqp://u:{PASSWORD}@h/v",
+                                    "body": {"password": PASSWORD}, "status": 200})
+    RedactingFilter().filter(record)
+    extras = {name: getattr(record, name) for name in ("first", "broken", "url", "body")}
+    assert JWT not in str(extras) and PASSWORD not in str(extras)
+    assert extras["broken"] == REDACTED and record.status == 200  # type: ignore[attr-defined]
+    assert record.getMessage() == "calling"
+
+
+def test_a_message_that_cannot_be_checked_is_withheld_and_its_extras_redacted() -> None:
+    record = logging.makeLogRecord({"msg": "calling %s", "args": (Unprintable(),),
+                                    "note": f"token {JWT}"})
+    RedactingFilter().filter(record)
+    assert "withheld" in record.getMessage()
+    assert JWT not in str(record.note)  # type: ignore[attr-defined]

@@ -6,11 +6,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, Request, Response
 from chalice.test import Client
 
 from shop_common.errors import PROBLEM_CONTENT_TYPE, not_found
-from shop_common.web import as_problem, install_http_middleware
+from shop_common.web import as_problem, install_http_middleware, requested_path
 
 INTERNALS = "pg8000 password=s3cr3t at db.internal:5432"
 
@@ -80,6 +80,32 @@ def test_a_raised_problem_becomes_its_response(client: Client) -> None:
     assert response.status_code == 404
     assert response.headers["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert body_of(response)["detail"] == "no thing 7"
+
+
+def test_a_problems_instance_is_the_requested_path_not_the_route(client: Client) -> None:
+    # RFC 9457 §3.1.5: `instance` identifies this occurrence, so `/things/7`, not
+    # `/things/{thing_id}`; the query string is not part of it.
+    raised = client.http.get("/things/7?verbose=1")
+    assert body_of(raised)["instance"] == "/things/7"
+    rewritten = client.http.get("/things/8", headers={"Content-Type": "text/plain"})
+    assert rewritten.status_code == 415 and body_of(rewritten)["instance"] == "/things/8"
+
+
+def proxy_request(context: dict[str, str], path: str | None = None) -> Request:
+    event = {"multiValueQueryStringParameters": None, "headers": {}, "pathParameters": None,
+             "requestContext": {"httpMethod": "GET", **context}, "stageVariables": None,
+             "body": None, **({"path": path} if path else {})}
+    return Request(event)
+
+
+def test_the_requested_path_keeps_the_stage_prefix_the_client_used() -> None:
+    behind_api_gateway = proxy_request(
+        {"resourcePath": "/things/{thing_id}", "path": "/api/things/7"}, path="/things/7")
+    assert requested_path(behind_api_gateway) == "/api/things/7"
+    only_the_event_path = proxy_request({"resourcePath": "/things/{thing_id}"}, path="/things/7")
+    assert requested_path(only_the_event_path) == "/things/7"
+    hand_built = proxy_request({"resourcePath": "/health"})
+    assert requested_path(hand_built) == "/health"
 
 
 def test_wrong_method_and_media_type_are_problems(client: Client) -> None:

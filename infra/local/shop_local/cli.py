@@ -13,6 +13,8 @@ from types import FrameType
 # Only light modules here, so that `shop --help`, `shop logs` and `shop status` start at once:
 # each command imports what it needs (SQLAlchemy, boto3, cryptography, uvloop, pg8000, ...)
 # inside the function that runs it.
+from dotenv import set_key, unset_key
+
 from shop_local.deploy import arguments as deploy_arguments
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
@@ -29,23 +31,89 @@ def say(message: str) -> None:
     print(f"shop: {message}", flush=True)
 
 
-def load_env() -> dict[str, str]:
-    """The stack's `.env` as a dict, created or brought up to date first (saying what changed,
-    and printing a generated superadmin password once); SHOP_ENV_FILE is pointed at it for
-    the processes `shop` starts.
+def prepare_env() -> tuple[dict[str, str], str | None]:
+    """The stack's `.env` as a dict, created or brought up to date first (saying what changed),
+    and the superadmin password generated into it now (None when it already had one).
+    SHOP_ENV_FILE is pointed at it for the processes `shop` starts. The password is not
+    printed here: only `set_up` knows whether the account takes it (see `superadmin_report`).
     """
     result = ensure_env_file(ENV_FILE, ENV_EXAMPLE)
     if result.created:
         say(f"created {ENV_FILE.relative_to(ROOT)} with generated secrets")
     if result.updated:
         say(f"updated {ENV_FILE.relative_to(ROOT)}: {', '.join(result.updated)}")
-    env = read_env(ENV_FILE)
-    if result.superadmin_password:
-        say("generated the superadmin's password (shown once; it is kept in .env):")
-        credentials = f"{env['SHOP_SUPERADMIN_EMAIL']}  /  {result.superadmin_password}"
-        print(f"\n    {credentials}\n", flush=True)
     os.environ["SHOP_ENV_FILE"] = str(ENV_FILE)
+    return read_env(ENV_FILE), result.superadmin_password
+
+
+def load_env() -> dict[str, str]:
+    """`prepare_env`'s settings, for commands that create no superadmin: a password generated
+    now is only announced, since no account has it yet.
+    """
+    env, generated = prepare_env()
+    if generated:
+        say(f"generated SHOP_SUPERADMIN_PASSWORD in {ENV_FILE.relative_to(ROOT)}; "
+            "`shop up` creates the superadmin with it")
     return env
+
+
+# What the user service's `create_superadmin` task answers (functions/user/chalicelib/tasks.py):
+# "superadmin <email> created", "... exists", or "... exists, but its password is not ...".
+SUPERADMIN_CREATED = " created"
+ACCOUNT_LEFT_UNCHANGED = "left unchanged"
+# Set in `.env` while its SHOP_SUPERADMIN_PASSWORD is known not to be the account's, so that
+# `make postman` (tests/postman/newman.sh) stops with this reason instead of failing logins.
+NOT_IN_EFFECT_SETTING = "SHOP_SUPERADMIN_PASSWORD_NOT_IN_EFFECT"
+
+
+def superadmin_report(task_answer: str, email: str, generated: str | None) -> tuple[str, bool]:
+    """What `shop` says about the superadmin after the `create_superadmin` task answered
+    `task_answer`, and whether `.env`'s SHOP_SUPERADMIN_PASSWORD is the account's password.
+
+    A password generated now (`generated`) is printed only when the account was created
+    with it; an account that existed keeps its own password, which is never printed.
+    """
+    env_name = ENV_FILE.name
+    if task_answer.endswith(ACCOUNT_LEFT_UNCHANGED):
+        return (f"superadmin {email} already exists; its password was left as it is, and it is "
+                f"not the SHOP_SUPERADMIN_PASSWORD in {env_name}"
+                f"{' (generated now, so not shown)' if generated else ''}. Put the working "
+                f"password there, or `shop reset` and `shop up` to start over (all data is "
+                f"removed)"), False
+    if task_answer.endswith(SUPERADMIN_CREATED) and generated:
+        return (f"{task_answer}, with a generated password (shown once; it is kept in "
+                f"{env_name}):\n\n    {email}  /  {generated}\n"), True
+    # Created with `.env`'s own password, or found with it.
+    return f"{task_answer}; its password is SHOP_SUPERADMIN_PASSWORD in {env_name}", True
+
+
+def record_password_in_effect(in_effect: bool, email: str) -> None:
+    """Mark `.env` (NOT_IN_EFFECT_SETTING) while its superadmin password is not the account's,
+    and clear the mark once it is. OSError when `.env` cannot be written.
+    """
+    if in_effect:
+        if NOT_IN_EFFECT_SETTING in read_env(ENV_FILE):
+            unset_key(str(ENV_FILE), NOT_IN_EFFECT_SETTING)
+        return
+    reason = (f"superadmin {email} existed before this SHOP_SUPERADMIN_PASSWORD and kept its own "
+              "password (`shop setup` says so and what to do)")
+    set_key(str(ENV_FILE), NOT_IN_EFFECT_SETTING, reason, quote_mode="always")
+
+
+def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> None:
+    """Create `.env`'s superadmin through the user service's task (an existing account is left
+    as it is), say what became of it and mark `.env` accordingly (`record_password_in_effect`).
+    RuntimeError when the task fails.
+    """
+    from shop_local.stack import task
+
+    email = env["SHOP_SUPERADMIN_EMAIL"]
+    answer = task.run_task("user", "create_superadmin", {
+        "email": email, "password": env["SHOP_SUPERADMIN_PASSWORD"],
+    })
+    report, in_effect = superadmin_report(answer, email, generated_password)
+    say(report)
+    record_password_in_effect(in_effect, email)
 
 
 def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
@@ -70,8 +138,11 @@ def warn_about_the_host(env: dict[str, str]) -> None:
         redis_admin.close()
 
 
-def set_up(env: dict[str, str]) -> None:
-    """Everything `shop up` does before starting processes; safe to repeat."""
+def set_up(env: dict[str, str], generated_password: str | None = None) -> None:
+    """Everything `shop up` does before starting processes; safe to repeat.
+    `generated_password`: the superadmin password `prepare_env` generated now, printed once
+    if the account is created with it.
+    """
     from shop_common.keys import generate_keys
     from shop_local.stack import events, observability, provision
     from shop_local.stack.backing import ensure_backing_services
@@ -86,9 +157,7 @@ def set_up(env: dict[str, str]) -> None:
     created = generate_keys(keys_dir(env))  # type: ignore[arg-type]
     if created:
         say(f"generated signing keys: {', '.join(created)}")
-    say(run_task("user", "create_superadmin", {
-        "email": env["SHOP_SUPERADMIN_EMAIL"], "password": env["SHOP_SUPERADMIN_PASSWORD"],
-    }))
+    ensure_superadmin(env, generated_password)
     say(run_task("product", "seed_demo_products", {}))
     events.set_up(env)
     observability.set_up(env)
@@ -128,8 +197,8 @@ def cmd_up(
         return 0
     from shop_local.stack import status
 
-    env = load_env()
-    set_up(env)
+    env, generated_password = prepare_env()
+    set_up(env, generated_password)
     programs = status.all_programs(env)
     child = supervisor.start(programs, foreground=not args.detach, paths=paths)
     healthy = wait_until_healthy(env, child)
@@ -214,16 +283,19 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
     """
     from shop_local.stack.task import run_task
 
-    env = load_env()
+    env, generated = prepare_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
-    say(run_task("user", "create_superadmin", {"email": email, "password": password}))
+    if email == env["SHOP_SUPERADMIN_EMAIL"] and password == env["SHOP_SUPERADMIN_PASSWORD"]:
+        ensure_superadmin(env, generated)
+    else:  # not `.env`'s account: nothing to say about `.env`
+        say(run_task("user", "create_superadmin", {"email": email, "password": password}))
     return 0
 
 
 def cmd_setup(_args: argparse.Namespace) -> int:
     """`shop setup`: `set_up` with `.env`, then say so; 0. RuntimeError when a step fails."""
-    set_up(load_env())
+    set_up(*prepare_env())
     say("set up")
     return 0
 

@@ -9,6 +9,10 @@ FUNCTIONS = ROOT / "functions"
 VAR = ROOT / "var"
 LOGS = VAR / "logs"
 RUN = VAR / "run"
+# The SMTP sink's Maildir (runtime/smtp_sink.py), read by `shop mail` (stack/mail.py).
+MAILDIR = VAR / "mail"
+# `shop deploy`'s staged packages and embedded emulator's pid and log (deploy/target.py).
+DEPLOY_STATE_DIR = VAR / "deploy"
 ENV_FILE = ROOT / ".env"
 ENV_EXAMPLE = ROOT / ".env.example"
 MAPPINGS_FILE = ROOT / "infra" / "event-source-mappings.json"

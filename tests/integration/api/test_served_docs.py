@@ -62,3 +62,5 @@ def test_a_file_the_page_does_not_use_is_a_404_problem(services: Services, asset
     response = requests.get(f"{services.product.base_url}/docs/static/{asset}", timeout=30)
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/problem+json"
+    # RFC 9457 §3.1.5: this occurrence, the path as requested, not `/docs/static/{asset}`.
+    assert response.json()["instance"] == f"/docs/static/{asset}"

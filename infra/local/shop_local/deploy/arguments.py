@@ -8,11 +8,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from shop_local.paths import FUNCTIONS, VAR
-
-# Equal to deploy.target.DEFAULT_STATE_DIR, which cannot be imported here: target.py pulls
-# boto3 in through deploy.endpoint.
-DEFAULT_STATE_DIR = VAR / "deploy"
+# From paths, not deploy.target: target.py pulls boto3 in through deploy.endpoint.
+from shop_local.paths import DEPLOY_STATE_DIR, FUNCTIONS
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -31,7 +28,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--endpoint", help="emulated cloud address (default: AWS_ENDPOINT_URL, "
                                            "else LOCALSTACK_HOST, else 127.0.0.1:4566)")
     parser.add_argument("--stage", default="dev")
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+    parser.add_argument("--state-dir", type=Path, default=DEPLOY_STATE_DIR,
                         help="where staged packages and the emulator's pid and log are kept")
     parser.add_argument("--functions-dir", type=Path, default=FUNCTIONS, help=argparse.SUPPRESS)
     return parser

@@ -11,9 +11,7 @@ import shop_common
 from shop_local.apps import FunctionApp, discover
 from shop_local.deploy.endpoint import Endpoint
 from shop_local.deploy.names import CloudNames
-from shop_local.paths import FUNCTIONS, VAR
-
-DEFAULT_STATE_DIR = VAR / "deploy"
+from shop_local.paths import DEPLOY_STATE_DIR, FUNCTIONS
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class DeployTarget:
     """
     endpoint: Endpoint
     stage: str = "dev"
-    state_dir: Path = DEFAULT_STATE_DIR
+    state_dir: Path = DEPLOY_STATE_DIR
     functions_dir: Path = FUNCTIONS
 
     @property

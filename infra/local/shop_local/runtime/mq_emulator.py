@@ -18,11 +18,9 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -37,12 +35,13 @@ from shop_local.mappings import (
     MappingFileError,
     load_mapping_file,
 )
-from shop_local.paths import FUNCTIONS, MAPPINGS_FILE, RUN
+from shop_local.paths import FUNCTIONS, MAPPINGS_FILE
 from shop_local.runtime.catalog import AppCatalog, CatalogError, FunctionSpec, load_catalog
 from shop_local.runtime.lambda_limits import INIT_LIMIT_SECONDS
 from shop_local.runtime.lambda_service import LambdaService
 from shop_local.runtime.lambda_settings import LambdaSettingsError
 from shop_local.runtime.mq_consumer import BatchConsumer, Invoke, Target
+from shop_local.runtime.mq_status import status_file_for, write_status
 from shop_local.runtime.rmq_event import broker_arn
 from shop_local.runtime.service_check import ServiceRefused, check_service
 
@@ -54,11 +53,6 @@ STATUS_INTERVAL_SECONDS = 1.0
 
 class EmulatorError(Exception):
     """The emulator cannot start; the message says why."""
-
-
-def status_file_for(app: str) -> Path:
-    """The default status file of `app`'s emulator: `var/run/mq-emulator-<app>.json`."""
-    return RUN / f"mq-emulator-{app}.json"
 
 
 def mapped_functions(catalog: AppCatalog, functions: list[str]) -> dict[str, FunctionSpec]:
@@ -110,18 +104,9 @@ class FunctionFailed(RuntimeError):
     """The function answered Lambda's error document (the message); the batch is requeued."""
 
 
-def write_status(path: Path, app: str, consumers: list[BatchConsumer]) -> None:
-    """Atomically replace the status file `shop status` and the tests read."""
-    report = {
-        "app": app,
-        "pid": os.getpid(),
-        "updated_at": time.time(),
-        "mappings": [c.status().as_dict() for c in consumers],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(report))
-    temporary.replace(path)
+def write_consumers_status(path: Path, app: str, consumers: list[BatchConsumer]) -> None:
+    """Replace the status file `shop status` and the tests read (mq_status.write_status)."""
+    write_status(path, app, [c.status().as_dict() for c in consumers])
 
 
 def choose_app(mappings: MappingFile, requested: str | None) -> str:
@@ -225,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"mq-emulator: {app}: " + ", ".join(
         f"{m.queue}::{mappings.broker.vhost} -> {m.function}" for m in selected), flush=True)
     while not stop.is_set():
-        write_status(status_path, app, consumers)
+        write_consumers_status(status_path, app, consumers)
         stop.wait(STATUS_INTERVAL_SECONDS)
     for thread in threads:
         thread.join(timeout=30)
-    write_status(status_path, app, consumers)
+    write_consumers_status(status_path, app, consumers)
     lambda_service.close()
     return 0
 

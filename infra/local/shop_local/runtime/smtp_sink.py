@@ -18,9 +18,9 @@ from types import FrameType
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 
-from shop_local.paths import VAR
+# Re-exported: the stack's set-up (stack/events.py) reads the sink's folder from here.
+from shop_local.paths import MAILDIR as MAILDIR
 
-MAILDIR = VAR / "mail"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1025
 

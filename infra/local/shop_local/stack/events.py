@@ -14,13 +14,12 @@ process: its functions run in its Lambda service and register for the Invoke API
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
 from shop_local.mappings import load_mapping_file
 from shop_local.probes import port_open
-from shop_local.runtime import smtp_sink
+from shop_local.runtime import mq_status, smtp_sink
 from shop_local.stack.components import Component
 from shop_local.stack.observability import metrics_environment
 from shop_local.stack.services import runtime_environment
@@ -75,14 +74,11 @@ def programs(env: dict[str, str]) -> list[Program]:
 
 
 def emulator_health(app: str) -> str:
-    """From the status file the emulator rewrites every second."""
-    # Imported here, not at the top: mq_emulator pulls in SQLAlchemy (shop_common.runtime),
-    # which every `shop` command would otherwise pay for at start.
-    from shop_local.runtime import mq_emulator
-
-    try:
-        report = json.loads(mq_emulator.status_file_for(app).read_text())
-    except (OSError, ValueError):
+    """From the status file the emulator rewrites every second (runtime.mq_status, light:
+    the emulator itself pulls in pika and pydantic, which `shop status` need not load).
+    """
+    report = mq_status.read_status(app)
+    if report is None:
         return "down"
     if time.time() - float(report.get("updated_at", 0)) > STATUS_STALE_SECONDS:
         return "down"

@@ -16,11 +16,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from shop_local.paths import VAR
-
-# Equal to runtime.smtp_sink.MAILDIR (where the sink stores), which is not imported so that
-# `shop` builds its parser without aiosmtpd and asyncio.
-MAILDIR = VAR / "mail"
+# From paths, not runtime.smtp_sink (where the sink stores), so that `shop` builds its parser
+# without aiosmtpd and asyncio.
+from shop_local.paths import MAILDIR
 
 SHOWN_HEADERS = ("Date", "From", "To", "Subject", "Message-ID")
 
@@ -67,10 +65,17 @@ def list_mail(maildir: Path = MAILDIR) -> list[MailSummary]:
     ]
 
 
-def render_list(summaries: list[MailSummary]) -> str:
-    """The `shop mail` table (number, time, to, subject), or `no mail yet`."""
+def render_list(summaries: list[MailSummary], to: str | None = None) -> str:
+    """The `shop mail` table (number, time, to, subject) of `summaries`, or of those whose To
+    contains `to` (case-insensitive) when it is given: `no mail yet` when there is none at
+    all, `no mail to <to>` when there is mail but none to `to`.
+    """
     if not summaries:
         return "no mail yet"
+    if to:
+        summaries = [s for s in summaries if to.lower() in s.to.lower()]
+        if not summaries:
+            return f"no mail to {to} (`shop mail` lists all)"
     rows = [(str(s.number), s.received_at.strftime("%Y-%m-%d %H:%M:%S"), s.to, s.subject)
             for s in summaries]
     header = ("#", "time", "to", "subject")
@@ -104,10 +109,7 @@ def show(maildir: Path, number: int, part: str = "plain", raw: bool = False) -> 
 def cmd_mail(args: argparse.Namespace) -> int:
     """`shop mail [N] [--to TEXT] [--html] [--raw]`: 0, or 1 when message N does not exist."""
     if args.number is None:
-        summaries = list_mail(args.maildir)
-        if args.to:
-            summaries = [s for s in summaries if args.to.lower() in s.to.lower()]
-        print(render_list(summaries))
+        print(render_list(list_mail(args.maildir), args.to))
         return 0
     try:
         print(show(args.maildir, args.number, "html" if args.html else "plain", args.raw))

@@ -110,16 +110,32 @@ def redact(value: Any, key: str = "") -> Any:
 _traceback_formatter = logging.Formatter()
 
 
+def _redact_extras(record: logging.LogRecord) -> None:
+    """Every extra field redacted, each on its own: one whose value cannot be read (its
+    `__str__` raises) becomes `[redacted]` and the fields after it are still redacted.
+    """
+    for name, value in list(vars(record).items()):
+        if name in _STANDARD_ATTRS or name.startswith("_"):
+            continue
+        try:
+            redacted = redact(value, name)
+        except Exception:  # unreadable, so uncheckable: hidden (formatters would raise too)
+            redacted = REDACTED
+        setattr(record, name, redacted)
+
+
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Redact a record in place (once): message with its arguments, extras, traceback, stack."""
+    """Redact a record in place (once): message with its arguments, extras, traceback, stack.
+
+    Never raises: a message that cannot be checked (an argument's `__str__` raises) is
+    replaced by a notice; extras are redacted one by one (`_redact_extras`) either way.
+    """
     if getattr(record, _MARK, False):
         return record
+    _redact_extras(record)
     try:
         record.msg = redact_text(record.getMessage())
         record.args = None
-        for name, value in list(vars(record).items()):
-            if name not in _STANDARD_ATTRS and not name.startswith("_"):
-                setattr(record, name, redact(value, name))
         if record.exc_info:
             # Formatted here so no formatter downstream formats the raw exception again.
             record.exc_text = record.exc_text or _traceback_formatter.formatException(

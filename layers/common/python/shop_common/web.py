@@ -24,14 +24,6 @@ from shop_common.logs import request_id_var
 access_log = logging.getLogger("shop.access")
 
 ResponseObserver = Callable[[Request, Response, float], None]
-_observers: list[ResponseObserver] = []
-
-
-def add_response_observer(observer: ResponseObserver) -> None:
-    """Let another concern (metrics) see every request without a second middleware."""
-    if observer not in _observers:
-        _observers.append(observer)
-
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -47,11 +39,32 @@ def accepted_request_id(offered: str | None) -> str:
 
 
 def route_template(request: Request) -> str:
+    """The matched route, e.g. `/products/{product_id}`: a low-cardinality label.
+
+    Chalice's `request.path` is this template too (it reads `resourcePath`).
+    """
     return str(request.context.get("resourcePath") or request.path)
 
 
+def requested_path(request: Request) -> str:
+    """The path the client asked for, e.g. `/products/7/orders`, without the query string.
+
+    API Gateway's proxy event carries it as `requestContext.path` (with the stage
+    prefix the client used, e.g. `/api/...`) and as the event's `path`; the route
+    template is the last resort, for hand-built events that carry neither.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    """
+    event = request.to_original_event()
+    path = request.context.get("path") or event.get("path") or route_template(request)
+    return str(path).split("?", 1)[0]
+
+
 def as_problem(response: Response, path: str) -> Response:
-    """Rewrite Chalice's own `{"Code", "Message"}` error bodies as problems."""
+    """Rewrite Chalice's own `{"Code", "Message"}` error bodies as problems.
+
+    `path` becomes the problem's `instance` (RFC 9457 §3.1.5): the requested path.
+    A response under 400 or already a problem is returned as it is.
+    """
     if response.status_code < 400:
         return response
     headers = {k.lower(): v for k, v in (response.headers or {}).items()}
@@ -91,7 +104,7 @@ def http_metrics_observer(service: str) -> ResponseObserver:
 
 
 def install_http_middleware(app: Chalice) -> None:
-    # Per app, not in the process-wide observer list: a process (a test) may hold several.
+    # Per app: a process (a test) may hold several apps, each its own service.
     observe_http = http_metrics_observer(metrics.service_of_app(app.app_name))
 
     @app.middleware("http")
@@ -105,13 +118,13 @@ def install_http_middleware(app: Chalice) -> None:
             try:
                 response = get_response(request)
             except Problem as problem:
-                response = problem.to_response(request.path)
-            response = as_problem(response, request.path)
+                # RFC 9457 §3.1.5: `instance` names this occurrence, so the path as
+                # requested, not the route template the metrics are labelled by.
+                response = problem.to_response(requested_path(request))
+            response = as_problem(response, requested_path(request))
             response.headers["X-Request-Id"] = request_id
             elapsed = time.perf_counter() - started
             observe_http(request, response, elapsed)
-            for observer in _observers:
-                observer(request, response, elapsed)
             access_log.info(
                 "request",
                 extra={

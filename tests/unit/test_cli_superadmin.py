@@ -1,0 +1,90 @@
+"""What `shop up` says about the superadmin: a password is printed only when it is the
+account's, and `make postman` (tests/postman/newman.sh) refuses to run while `.env`'s is not.
+The user service's task is replaced by its answers (functions/user/chalicelib/tasks.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shop_local import cli
+from shop_local.paths import ROOT
+from shop_local.stack import task
+
+EMAIL = "admin@example.com"
+NEWMAN = ROOT / "tests" / "postman" / "newman.sh"
+
+
+@pytest.fixture
+def env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh `.env` from the project's example, its superadmin password generated now."""
+    monkeypatch.setattr(cli, "ROOT", tmp_path)
+    monkeypatch.setattr(cli, "ENV_FILE", tmp_path / ".env")
+    monkeypatch.setenv("SHOP_ENV_FILE", "")  # prepare_env sets it; monkeypatch restores it
+    return tmp_path / ".env"
+
+
+def task_answering(monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
+    def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
+        assert (service, function, arguments["email"]) == ("user", "create_superadmin", EMAIL)
+        return answer
+    monkeypatch.setattr(task, "run_task", run_task)
+
+
+def newman(env_file: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(NEWMAN)], env={**os.environ, "SHOP_ENV_FILE": str(env_file)},
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_a_generated_password_is_printed_when_the_account_is_created_with_it(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    env, generated = cli.prepare_env()
+    assert generated and generated not in capsys.readouterr().out  # not before the account
+    task_answering(monkeypatch, f"superadmin {EMAIL} created")
+    cli.ensure_superadmin(env, generated)
+    out = capsys.readouterr().out
+    assert f"{EMAIL}  /  {generated}" in out and "shown once" in out
+    assert cli.NOT_IN_EFFECT_SETTING not in cli.read_env(env_file)
+
+
+def test_an_existing_account_keeps_its_password_and_the_generated_one_is_not_printed(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    env, generated = cli.prepare_env()
+    assert generated
+    task_answering(monkeypatch, f"superadmin {EMAIL} exists, but its password is not the one "
+                                "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    cli.ensure_superadmin(env, generated)
+    out = capsys.readouterr().out
+    assert generated not in out
+    assert f"superadmin {EMAIL} already exists; its password was left as it is" in out
+    assert "not the SHOP_SUPERADMIN_PASSWORD in .env" in out
+
+    refused = newman(env_file)
+    assert refused.returncode == 1
+    assert "superadmin password in" in refused.stderr and "kept its own password" in refused.stderr
+
+
+def test_the_mark_goes_once_env_holds_the_accounts_password(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    env, _ = cli.prepare_env()
+    cli.record_password_in_effect(False, EMAIL)
+    assert cli.NOT_IN_EFFECT_SETTING in cli.read_env(env_file)
+    task_answering(monkeypatch, f"superadmin {EMAIL} exists")
+    cli.ensure_superadmin(env, None)
+    assert "its password is SHOP_SUPERADMIN_PASSWORD in .env" in capsys.readouterr().out
+    assert cli.NOT_IN_EFFECT_SETTING not in cli.read_env(env_file)
+
+
+def test_commands_that_create_no_account_do_not_print_a_generated_password(
+        env_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cli.load_env()
+    out = capsys.readouterr().out
+    password = cli.read_env(env_file)["SHOP_SUPERADMIN_PASSWORD"]
+    assert password not in out and "generated SHOP_SUPERADMIN_PASSWORD in .env" in out
