@@ -32,6 +32,7 @@ class FakeEnvironment:
 
     made: list[FakeEnvironment] = []
     fail_start: BaseException | None = None
+    fail_init = False
     _pids = itertools.count(1000)
 
     def __init__(self, spec: FunctionSpec, logs: object,
@@ -53,7 +54,9 @@ class FakeEnvironment:
         asyncio.get_running_loop().call_soon(self._init_done)
 
     def _init_done(self) -> None:
-        if self.state == "starting":
+        if FakeEnvironment.fail_init:
+            self.die()
+        elif self.state == "starting":
             self.state = "idle"
             self.ready.set_result(None)
 
@@ -95,6 +98,7 @@ def fake_environments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(lambda_service, "ExecutionEnvironment", FakeEnvironment)
     FakeEnvironment.made = []
     FakeEnvironment.fail_start = None
+    FakeEnvironment.fail_init = False
 
 
 def run(tmp_path: Path, body: Callable[[LambdaService], Awaitable[None]],
@@ -219,3 +223,36 @@ def test_waiting_invocations_run_first_come_and_never_past_the_limit(tmp_path: P
         assert len(FakeEnvironment.made) == 2
 
     run(tmp_path, body, max_environments=2)
+
+
+def test_an_init_that_fails_answers_each_waiting_invocation_with_its_error(
+        tmp_path: Path) -> None:
+    async def body(service: LambdaService) -> None:
+        busy, _ = await busy_environment(service)
+        waiting = [service.submit("fn", b'"a"'),
+                   asyncio.ensure_future(service.invoke("fn", b'"b"'))]
+        await asyncio.sleep(0.05)
+        FakeEnvironment.fail_init = True
+        busy.die()  # each in line gets a cold start of its own, and its init fails
+        results = await asyncio.wait_for(asyncio.gather(*waiting), SETTLE)
+        assert [r.function_error for r in results] == ["Unhandled", "Unhandled"]
+        assert b"Runtime.ExitError" in results[0].payload
+        assert service.environments("fn") == []
+
+    run(tmp_path, body)
+
+
+def test_start_environment_keeps_one_warm_and_respects_the_limits(tmp_path: Path) -> None:
+    async def body(service: LambdaService) -> None:
+        assert await service.start_environment("fn") is None
+        (warm,) = FakeEnvironment.made
+        assert warm.state == "idle"
+        assert await service.start_environment("fn") is None  # at the cap: nothing to start
+        assert len(FakeEnvironment.made) == 1
+        assert (await service.invoke("fn", b'"x"', "Event")).payload == b""
+        assert warm.served == [b'"x"']  # the warm one took it, no cold start
+        with pytest.raises(TooManyRequests):
+            await asyncio.gather(service.start_environment("limited"),
+                                 service.start_environment("limited"))
+
+    run(tmp_path, body)

@@ -498,8 +498,9 @@ class LambdaService:
         at once (empty payload); `DryRun` only checks that the function exists.
         `log_tail` fills the result's `log_tail` (the invocation's last 4 KB of log).
         `client_context` is the base64-decoded JSON Lambda hands to `context.client_context`.
-        Raises FunctionNotFound, RequestTooLarge or TooManyRequests; a function that fails,
-        times out or runs out of memory is a result with `function_error` set.
+        Raises FunctionNotFound, RequestTooLarge, TooManyRequests (see `FunctionPool.start`;
+        never for `Event`) or ServiceClosing; a function that fails, times out or runs out
+        of memory, or whose environment's init fails, is a result with `function_error` set.
         """
         pool = self._pools.get(function_name)
         if pool is None:
