@@ -8,6 +8,9 @@ next command opens a new one.
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 import redis
 from pydantic import AnyUrl
@@ -79,3 +82,53 @@ def test_can_reconnect_after_a_redis_restart(
         client.get("k")
     server.start()
     assert client.get("k") is None  # a fresh server: the broken connection was replaced
+
+
+def test_threads_never_share_the_connection_mid_command(
+        monkeypatch: pytest.MonkeyPatch, server: PrivateRedis) -> None:
+    # An environment serves one invocation at a time, but a handler may still start
+    # threads: each command must get its own reply, never another thread's.
+    client = lambda_client(monkeypatch, server.admin_url)
+    keys = [f"thread:{n}" for n in range(4)]
+    for key in keys:
+        client.set(key, key.encode())
+    wrong: list[object] = []
+
+    def read_own(key: str) -> None:
+        for _ in range(300):
+            try:
+                value = client.get(key)
+            except redis.RedisError as exc:
+                wrong.append(exc)
+                return
+            if value != key.encode():
+                wrong.append(value)
+
+    threads = [threading.Thread(target=read_own, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert wrong == []
+    assert len(redis.Redis.from_url(server.admin_url).client_list()) == 2  # still one
+
+
+def test_a_forked_process_opens_its_own_connection(
+        monkeypatch: pytest.MonkeyPatch, server: PrivateRedis) -> None:
+    client = lambda_client(monkeypatch, server.admin_url)
+    parents = connection_id(client)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child reports its connection's id, or -1
+        try:
+            answer = str(connection_id(client)).encode()
+        except BaseException:
+            answer = b"-1"
+        os.write(write_end, answer)
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(child, 0)
+    with os.fdopen(read_end, "rb") as reader:
+        childs = int(reader.read() or b"-1")
+    assert childs not in (parents, -1)
+    assert connection_id(client) == parents  # the parent's connection is untouched

@@ -4,7 +4,8 @@ Per function a pool of execution environments (`environment.ExecutionEnvironment
 an invocation takes an idle (warm) environment, or starts one (a cold start) while
 the function has fewer than its concurrency limit, or else waits for one to free up.
 The limit is the function's reserved concurrency when it has one (past it Lambda
-throttles: `TooManyRequests`, HTTP 429), else a local default (`SHOP_LAMBDA_MAX_ENVIRONMENTS`,
+throttles a synchronous invocation: `TooManyRequests`, HTTP 429; an `Event` one waits,
+as in Lambda's own event queue), else a local default (`SHOP_LAMBDA_MAX_ENVIRONMENTS`,
 CPU count x 2) past which invocations queue instead: a local machine's limit, not
 AWS's. Idle environments stay warm until `SHOP_LAMBDA_IDLE_SECONDS`.
 
@@ -67,27 +68,37 @@ SHUTDOWN_SECONDS = 5.0
 # Variables of the service's own process that must not leak into an environment.
 PRIVATE_VARIABLES = ("SHOP_LAMBDA_SOCKET_FD", "AWS_LAMBDA_RUNTIME_API", "_HANDLER",
                      "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME")
+# Lambda keeps a throttled asynchronous event and retries it for up to 6 hours by
+# default (its maximum event age):
+# https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+MAX_EVENT_AGE_SECONDS = 6 * 3600.0
+
+
+class ServiceClosing(InvokeError):
+    """The Lambda service is shutting down: no invocation starts any more (HTTP 500)."""
 
 
 @dataclass
-class QueuedInvocation:
-    """A synchronous invocation waiting for an environment of a function at its limit."""
+class PendingInvocation:
+    """An invocation with no environment yet: waiting in its function's queue, or for
+    the environment cold-started for it. `future` settles as `LambdaService.invoke`
+    returns or raises."""
 
     payload: bytes
     request_id: str
     future: asyncio.Future[InvocationResult]
+    log_tail: bool = False
+    client_context: str = ""
     expiry: asyncio.TimerHandle | None = None
 
 
-Waiter = asyncio.Future["ExecutionEnvironment | None"] | QueuedInvocation
-
-
 class FunctionPool:
-    """The execution environments of one function.
+    """The execution environments of one function, and its invocations waiting for one.
 
-    Who waits for an environment waits in one first-come queue: a future (a caller of
-    `acquire`, which gets the environment) or a `QueuedInvocation` (the gateway's path,
-    which a released environment starts at once, with no task to wake up in between).
+    Every invocation enters through `start` and waits, if it must, in one first-come
+    queue. An environment that finishes an invocation starts the first in line at once
+    (no task to wake in between); one that dies hands its slot to the first in line,
+    whose cold start begins there and then, so no later caller takes the slot.
     """
 
     def __init__(self, spec: FunctionSpec, service: LambdaService) -> None:
@@ -95,12 +106,13 @@ class FunctionPool:
         self._service = service
         self.environments: set[ExecutionEnvironment] = set()
         self._idle: list[ExecutionEnvironment] = []  # most recently used last: reused first
-        self._waiters: deque[Waiter] = deque()
+        self._queue: deque[PendingInvocation] = deque()
         self.throttles = spec.reserved_concurrency is not None
         self.limit = (spec.reserved_concurrency if spec.reserved_concurrency is not None
                       else service.settings.max_environments)
         self.generation = 0
         self._generations: dict[ExecutionEnvironment, int] = {}
+        self.closed = False
 
     def take_idle(self) -> ExecutionEnvironment | None:
         """A warm environment now, or None when none is idle."""
@@ -110,50 +122,86 @@ class FunctionPool:
                 return environment
         return None
 
-    async def acquire(self) -> ExecutionEnvironment:
-        """An idle environment for one invocation; raises TooManyRequests or InitFailed."""
-        while True:
-            environment = self.take_idle()
-            if environment is not None:
-                return environment
-            if len(self.environments) < self.limit:
-                return await self._cold_start()
-            if self.throttles:
-                raise TooManyRequests(
-                    f"Rate Exceeded. {self.spec.name} is at its reserved concurrency "
-                    f"({self.limit})")
-            found = await self._wait_for_environment()
-            if found is not None:
-                return found
+    def start(self, future: asyncio.Future[InvocationResult], payload: bytes,
+              request_id: str, log_tail: bool = False, client_context: str = "", *,
+              event: bool = False) -> None:
+        """Start one invocation: on a warm environment now, else on a cold-started one
+        while the function is below its limit, else after those waiting before it.
 
-    async def _wait_for_environment(self) -> ExecutionEnvironment | None:
-        """The next environment released to this caller, or None when a slot freed up."""
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[ExecutionEnvironment | None] = loop.create_future()
-        self._waiters.append(waiter)
-        limit = lambda_limits.INIT_LIMIT_SECONDS + self.spec.timeout_seconds
-        expiry = loop.call_later(limit, self._expire, waiter, limit)
-        try:
-            return await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                handed = waiter.result()
-                if handed is not None:
-                    self.release(handed)  # handed over to a caller that has gone
-            raise
-        finally:
-            expiry.cancel()
+        `future` settles with the result. At the limit a synchronous invocation of a
+        function with reserved concurrency raises TooManyRequests (Lambda's 429); any
+        other waits, and fails with TooManyRequests if it has not started within the
+        init limit plus the timeout (an `event`: within Lambda's maximum event age).
+        Raises ServiceClosing once the service is closing.
+        """
+        if self.closed:
+            raise ServiceClosing(f"the Lambda service is shutting down: {self.spec.name} "
+                                 "starts no invocation")
+        environment = self.take_idle()
+        if environment is not None:
+            self._hand(environment, future, payload, request_id, log_tail, client_context)
+            return
+        pending = PendingInvocation(payload, request_id, future, log_tail, client_context)
+        if len(self.environments) < self.limit:
+            self._cold_start_for(pending)
+        elif self.throttles and not event:
+            raise TooManyRequests(
+                f"Rate Exceeded. {self.spec.name} is at its reserved concurrency "
+                f"({self.limit})")
+        else:
+            limit = (MAX_EVENT_AGE_SECONDS if event
+                     else lambda_limits.INIT_LIMIT_SECONDS + self.spec.timeout_seconds)
+            pending.expiry = asyncio.get_running_loop().call_later(
+                limit, self._expire, pending, limit)
+            self._queue.append(pending)
 
-    def _expire(self, waiter: asyncio.Future[ExecutionEnvironment | None], limit: float) -> None:
-        if not waiter.done():
-            waiter.set_exception(TooManyRequests(
+    def _hand(self, environment: ExecutionEnvironment,
+              future: asyncio.Future[InvocationResult], payload: bytes, request_id: str,
+              log_tail: bool, client_context: str) -> None:
+        environment.invoke(Invocation(
+            request_id=request_id, payload=payload,
+            deadline_ms=int(time.time() * 1000) + self.spec.timeout_seconds * 1000,
+            future=future, trace_id=trace_id(), client_context=client_context,
+            tail=bytearray() if log_tail else None,
+        ))
+
+    def _hand_pending(self, environment: ExecutionEnvironment,
+                      pending: PendingInvocation) -> None:
+        self._hand(environment, pending.future, pending.payload, pending.request_id,
+                   pending.log_tail, pending.client_context)
+
+    def _expire(self, pending: PendingInvocation, limit: float) -> None:
+        if not pending.future.done():
+            pending.future.set_exception(TooManyRequests(
                 f"no environment of {self.spec.name} became free within {limit:.0f} s"))
 
-    async def _cold_start(self) -> ExecutionEnvironment:
+    def _next_pending(self) -> PendingInvocation | None:
+        """The first in line whose caller still waits (expired or cancelled ones leave)."""
+        while self._queue:
+            pending = self._queue.popleft()
+            if not pending.future.done():
+                if pending.expiry is not None:
+                    pending.expiry.cancel()
+                return pending
+        return None
+
+    # --- environments coming and going ------------------------------------------------
+
+    def new_environment(self) -> ExecutionEnvironment:
+        """A new environment counted against the limit at once (its process not yet started)."""
         environment = ExecutionEnvironment(self.spec, self._service.logs, self.release,
                                            self._dead)
         self.environments.add(environment)
         self._generations[environment] = self.generation
+        return environment
+
+    async def boot(self, environment: ExecutionEnvironment) -> None:
+        """Start the environment's process and wait for its init to end (then it is idle
+        and the caller's to use or `release`).
+
+        Raises InitFailed (the environment is dead) or what starting the process raised.
+        A caller cancelled during the init leaves the environment to the pool.
+        """
         try:
             await environment.start(self._service.base_environment, self._service.tmp_root,
                                     self._service.channel_factory,
@@ -162,75 +210,72 @@ class FunctionPool:
             environment.kill()
             self._dead(environment)
             raise
+        if self.closed:
+            environment.kill()  # the service closed while the process started
         try:
             await asyncio.shield(environment.ready)
         except asyncio.CancelledError:
-            # The caller went away during the init phase: the environment joins the pool.
             environment.ready.add_done_callback(
                 lambda ready: None if ready.exception() else self.release(environment))
             raise
-        return environment
+
+    def _cold_start_for(self, pending: PendingInvocation) -> None:
+        environment = self.new_environment()  # the slot is this invocation's from now
+        self._service.background(self._run_cold(environment, pending))
+
+    async def _run_cold(self, environment: ExecutionEnvironment,
+                        pending: PendingInvocation) -> None:
+        future = pending.future
+        try:
+            await self.boot(environment)
+        except InitFailed as failed:
+            if self.closed and not future.done():
+                future.set_exception(ServiceClosing(
+                    f"the Lambda service shut down while {self.spec.name} started"))
+            elif not future.done():
+                future.set_result(InvocationResult(failed.document, "Unhandled",
+                                                   request_id=pending.request_id))
+            return
+        except Exception as exc:  # the process could not be started: the caller hears why
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if future.done() or environment.state != "idle":
+            # Its caller has gone (the environment serves the next in line), or the
+            # environment died right after its init (its slot went to the next in line).
+            if environment.state != "idle" and not future.done():
+                future.set_result(InvocationResult(
+                    lambda_limits.runtime_exited(pending.request_id, environment.returncode),
+                    "Unhandled", request_id=pending.request_id))
+            self.release(environment)
+            return
+        self._hand_pending(environment, pending)
 
     def release(self, environment: ExecutionEnvironment) -> None:
-        """An environment finished an invocation (or its init) and is idle again."""
+        """An environment finished an invocation (or an init nobody waits for) and is idle:
+        it starts the first invocation in line, or waits warm."""
         if environment.state != "idle":
             return
-        if self._generations.get(environment) != self.generation:
-            environment.kill()  # recycled: its code is out of date
+        if self.closed or self._generations.get(environment) != self.generation:
+            environment.kill()  # recycled (its code is out of date) or shutting down
             return
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if isinstance(waiter, QueuedInvocation):
-                if not waiter.future.done():
-                    self._start_queued(waiter, environment)
-                    return
-            elif not waiter.done():
-                waiter.set_result(environment)
-                return
+        pending = self._next_pending()
+        if pending is not None:
+            self._hand_pending(environment, pending)
+            return
         self._idle.append(environment)
 
-    def enqueue(self, payload: bytes, request_id: str) -> asyncio.Future[InvocationResult]:
-        """Queue a synchronous invocation for the next environment released (the pool is at
-        its limit and does not throttle); it fails with TooManyRequests if none frees up
-        within the init limit plus the timeout, as `acquire` does."""
-        loop = asyncio.get_running_loop()
-        queued = QueuedInvocation(payload, request_id, loop.create_future())
-        limit = lambda_limits.INIT_LIMIT_SECONDS + self.spec.timeout_seconds
-        queued.expiry = loop.call_later(limit, self._expire_queued, queued, limit)
-        self._waiters.append(queued)
-        return queued.future
-
-    def _start_queued(self, queued: QueuedInvocation,
-                      environment: ExecutionEnvironment | None) -> None:
-        """Run a queued invocation on `environment`, or on a new one (None: a slot freed)."""
-        if queued.expiry is not None:
-            queued.expiry.cancel()
-        service = self._service
-        if environment is not None:
-            service.hand(self, environment, queued.payload, queued.request_id,
-                         future=queued.future)
-        else:
-            service.run_queued(self, queued)
-
-    def _expire_queued(self, queued: QueuedInvocation, limit: float) -> None:
-        if not queued.future.done():
-            queued.future.set_exception(TooManyRequests(
-                f"no environment of {self.spec.name} became free within {limit:.0f} s"))
-
     def _dead(self, environment: ExecutionEnvironment) -> None:
+        if environment not in self.environments:
+            return  # reported twice (a start that failed, then the process's exit)
         self.environments.discard(environment)
         self._generations.pop(environment, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(environment)
-        while self._waiters:  # a slot is free: the first waiter starts an environment
-            waiter = self._waiters.popleft()
-            if isinstance(waiter, QueuedInvocation):
-                if not waiter.future.done():
-                    self._start_queued(waiter, None)
-                    return
-            elif not waiter.done():
-                waiter.set_result(None)
-                return
+        if not self.closed and len(self.environments) < self.limit:
+            pending = self._next_pending()
+            if pending is not None:  # the freed slot is the first in line's
+                self._cold_start_for(pending)
 
     def recycle(self) -> None:
         """Retire every environment: idle ones now, busy ones after their invocation."""
@@ -247,7 +292,12 @@ class FunctionPool:
                 self._idle.remove(environment)
                 environment.kill()
 
-    def kill_all(self) -> None:
+    def close(self) -> None:
+        """Start nothing more, fail every waiting invocation, kill every environment."""
+        self.closed = True
+        while (pending := self._next_pending()) is not None:
+            pending.future.set_exception(ServiceClosing(
+                f"the Lambda service shut down before {self.spec.name} could run it"))
         for environment in list(self.environments):
             environment.kill()
 
@@ -332,7 +382,7 @@ class LambdaService:
                 if catalog.functions:
                     launcher = self.launcher_for(catalog.functions[0])
                     if isinstance(launcher, ForkLauncher):
-                        self._background(launcher.prepare())
+                        self.background(launcher.prepare())
         if self.settings.registry_dir is not None and self._published is None:
             await self._publish(self.settings.registry_dir)
 
@@ -372,7 +422,7 @@ class LambdaService:
                 await self._watcher
             self._watcher = None
         for pool in self._pools.values():
-            pool.kill_all()
+            pool.close()
         deadline = time.monotonic() + SHUTDOWN_SECONDS
         while any(p.environments for p in self._pools.values()) and (
                 time.monotonic() < deadline):
@@ -391,7 +441,8 @@ class LambdaService:
             if pool is not None:
                 pool.recycle()
 
-    def _background(self, coroutine: Coroutine[Any, Any, object]) -> None:
+    def background(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        """Run `coroutine` as a task held here until it ends (the loop holds tasks weakly)."""
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -413,17 +464,27 @@ class LambdaService:
     async def start_environment(self, function_name: str) -> str | None:
         """Cold-start one environment of the function (init only) and keep it warm.
 
-        Returns None when its init succeeded, else Lambda's error document as text.
-        Raises FunctionNotFound or TooManyRequests.
+        Returns None when its init succeeded, or when the function already has all the
+        environments it may have (its local cap); else Lambda's error document as text.
+        Raises FunctionNotFound, TooManyRequests (at its reserved concurrency) or
+        ServiceClosing.
         """
         pool = self._pools.get(function_name)
         if pool is None:
             raise FunctionNotFound(f"Function not found: {function_arn(function_name)}")
+        if pool.closed:
+            raise ServiceClosing("the Lambda service is shutting down")
+        if len(pool.environments) >= pool.limit:
+            if pool.throttles:
+                raise TooManyRequests(f"Rate Exceeded. {function_name} is at its reserved "
+                                      f"concurrency ({pool.limit})")
+            return None
+        environment = pool.new_environment()
         try:
-            environment = await pool.acquire()
+            await pool.boot(environment)
         except InitFailed as failed:
             return failed.document.decode(errors="replace")
-        pool.release(environment)
+        pool.release(environment)  # the first invocation in line, if any, is its first
         return None
 
     # --- invoking -------------------------------------------------------------------
@@ -437,8 +498,9 @@ class LambdaService:
         at once (empty payload); `DryRun` only checks that the function exists.
         `log_tail` fills the result's `log_tail` (the invocation's last 4 KB of log).
         `client_context` is the base64-decoded JSON Lambda hands to `context.client_context`.
-        Raises FunctionNotFound, RequestTooLarge or TooManyRequests; a function that fails,
-        times out or runs out of memory is a result with `function_error` set.
+        Raises FunctionNotFound, RequestTooLarge, TooManyRequests (see `FunctionPool.start`;
+        never for `Event`) or ServiceClosing; a function that fails, times out or runs out
+        of memory, or whose environment's init fails, is a result with `function_error` set.
         """
         pool = self._pools.get(function_name)
         if pool is None:
@@ -446,89 +508,55 @@ class LambdaService:
         request_id = new_request_id()
         if invocation_type == "DryRun":
             return InvocationResult(b"", request_id=request_id)
+        future: asyncio.Future[InvocationResult] = asyncio.get_running_loop().create_future()
         if invocation_type == "Event":
             if len(payload) > lambda_limits.ASYNC_PAYLOAD_LIMIT_BYTES:
                 raise RequestTooLarge(
                     f"{len(payload)} byte payload is too large for the Event invocation type "
                     f"(limit {lambda_limits.ASYNC_PAYLOAD_LIMIT_BYTES} bytes)")
-            self._background(self._run_async_invocation(pool, payload, request_id,
-                                                         client_context))
+            # Lambda's own queue for Event invocations: past the function's limit the
+            # event waits rather than being throttled. A failure is logged (Lambda would
+            # retry twice and then send it to a failure destination, neither emulated).
+            pool.start(future, payload, request_id, client_context=client_context,
+                       event=True)
+            future.add_done_callback(lambda done: self._event_done(pool, request_id, done))
             return InvocationResult(b"", request_id=request_id)
         if len(payload) > SYNC_PAYLOAD_LIMIT_BYTES:
             raise RequestTooLarge(
                 f"{len(payload)} byte payload is too large for the RequestResponse invocation "
                 f"type (limit {SYNC_PAYLOAD_LIMIT_BYTES} bytes)")
-        return await self._run(pool, payload, request_id, log_tail, client_context)
+        pool.start(future, payload, request_id, log_tail, client_context)
+        return await future
 
     def submit(self, function_name: str, payload: bytes) -> asyncio.Future[InvocationResult]:
         """A `RequestResponse` invocation started now; the future settles as `invoke` returns
         or raises.
 
-        The path the API Gateway front takes: when the function has a warm environment
-        the invocation is handed to it at once, with no task and no coroutine in between
-        (per request that is a task, four coroutines and a loop iteration less); otherwise
-        it is `invoke` run as a task.
+        The path the API Gateway front takes: `invoke`'s, without a task or coroutine
+        of its own (per request that is a task, a coroutine and a loop iteration less);
+        a warm environment gets the invocation before this returns.
         """
         pool = self._pools.get(function_name)
-        if pool is not None and len(payload) <= SYNC_PAYLOAD_LIMIT_BYTES:
-            environment = pool.take_idle()
-            if environment is not None:
-                return self.hand(pool, environment, payload, new_request_id())
-            if not pool.throttles and len(pool.environments) >= pool.limit:
-                # Every environment is busy: the next one released starts this invocation.
-                return pool.enqueue(payload, new_request_id())
-        return asyncio.ensure_future(self.invoke(function_name, payload))
-
-    def run_queued(self, pool: FunctionPool, queued: QueuedInvocation) -> None:
-        """A queued invocation whose turn came with a free slot: cold-start for it."""
-
-        async def run() -> None:
-            try:
-                result = await self._run(pool, queued.payload, queued.request_id, False, "")
-            except InvokeError as exc:
-                if not queued.future.done():
-                    queued.future.set_exception(exc)
-                return
-            if not queued.future.done():
-                queued.future.set_result(result)
-
-        self._background(run())
-
-    async def _run(self, pool: FunctionPool, payload: bytes, request_id: str, log_tail: bool,
-                   client_context: str) -> InvocationResult:
+        if pool is None or len(payload) > SYNC_PAYLOAD_LIMIT_BYTES:
+            return asyncio.ensure_future(self.invoke(function_name, payload))  # it raises
+        future: asyncio.Future[InvocationResult] = asyncio.get_running_loop().create_future()
         try:
-            environment = await pool.acquire()
-        except InitFailed as failed:
-            return InvocationResult(failed.document, "Unhandled", request_id=request_id)
-        return await self.hand(pool, environment, payload, request_id, log_tail, client_context)
-
-    @staticmethod
-    def hand(pool: FunctionPool, environment: ExecutionEnvironment, payload: bytes,
-             request_id: str, log_tail: bool = False, client_context: str = "",
-             future: asyncio.Future[InvocationResult] | None = None,
-             ) -> asyncio.Future[InvocationResult]:
-        """Give one invocation to an idle environment; the future (a new one unless given)
-        settles with its result."""
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-        invocation = Invocation(
-            request_id=request_id, payload=payload,
-            deadline_ms=int(time.time() * 1000) + pool.spec.timeout_seconds * 1000,
-            future=future, trace_id=trace_id(), client_context=client_context,
-            tail=bytearray() if log_tail else None,
-        )
-        environment.invoke(invocation)
+            pool.start(future, payload, new_request_id())
+        except InvokeError as refused:
+            future.set_exception(refused)
         return future
 
-    async def _run_async_invocation(self, pool: FunctionPool, payload: bytes, request_id: str,
-                                    client_context: str) -> None:
-        # Lambda's own queue for Event invocations; a failure is logged (Lambda would
-        # retry twice and then send it to a failure destination, neither emulated).
-        try:
-            result = await self._run(pool, payload, request_id, False, client_context)
-        except TooManyRequests as exc:
-            log.warning("event invocation of %s dropped: %s", pool.spec.name, exc)
+    @staticmethod
+    def _event_done(pool: FunctionPool, request_id: str,
+                    done: asyncio.Future[InvocationResult]) -> None:
+        if done.cancelled():
             return
+        refused = done.exception()
+        if refused is not None:
+            log.warning("event invocation %s of %s dropped: %s", request_id, pool.spec.name,
+                        refused)
+            return
+        result = done.result()
         if result.function_error:
             log.warning("event invocation %s of %s failed: %s", request_id, pool.spec.name,
                         result.payload[:500].decode(errors="replace"))
