@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,14 @@ def test_shop_mail_and_shop_deploy_default_to_the_folders_the_stack_uses() -> No
     assert parser.parse_args(["mail"]).maildir == smtp_sink.MAILDIR == paths.VAR / "mail"
     state_dir = parser.parse_args(["deploy"]).state_dir
     assert state_dir == target.DeployTarget.state_dir == paths.VAR / "deploy"
+
+
+def test_the_keys_folder_is_a_path_whether_relative_or_absolute(tmp_path: Path) -> None:
+    # An absolute SHOP_KEYS_DIR came back as a str, and `shop up` then failed on `.mkdir`.
+    from shop_local.cli import keys_dir
+    from shop_local.paths import ROOT
+
+    assert keys_dir({"SHOP_KEYS_DIR": str(tmp_path / "keys")}) == tmp_path / "keys"
+    assert keys_dir({"SHOP_KEYS_DIR": "var/other"}) == ROOT / "var/other"
+    assert keys_dir({}) == ROOT / "var/keys"
+    assert all(isinstance(keys_dir(env), Path) for env in ({}, {"SHOP_KEYS_DIR": "/k"}))

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 # Only light modules here, so that `shop --help`, `shop logs` and `shop status` start at once:
@@ -116,12 +117,12 @@ def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> No
     record_password_in_effect(in_effect, email)
 
 
-def keys_dir(env: dict[str, str]) -> os.PathLike[str]:
+def keys_dir(env: dict[str, str]) -> Path:
     """The signing keys' folder: SHOP_KEYS_DIR (`var/keys`), relative to the checkout unless
     absolute.
     """
     path = env.get("SHOP_KEYS_DIR", "var/keys")
-    return ROOT / path if not os.path.isabs(path) else path  # type: ignore[return-value]
+    return ROOT / path  # an absolute `path` replaces ROOT
 
 
 def warn_about_the_host(env: dict[str, str]) -> None:
@@ -154,7 +155,7 @@ def set_up(env: dict[str, str], generated_password: str | None = None) -> None:
     provision.prepare_broker(env, lambda _: None)
     provision.prepare_cache_users(env, env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN),
                                   lambda _: None)
-    created = generate_keys(keys_dir(env))  # type: ignore[arg-type]
+    created = generate_keys(keys_dir(env))
     if created:
         say(f"generated signing keys: {', '.join(created)}")
     ensure_superadmin(env, generated_password)

@@ -285,6 +285,8 @@ class FunctionPool:
         self._idle.clear()
 
     def sweep_idle(self, now: float, idle_seconds: int) -> None:
+        """Stop the environments idle for more than `idle_seconds` at monotonic time `now`
+        (seconds); 0 or less keeps them all, as Lambda keeps none for a fixed time."""
         if idle_seconds <= 0:
             return
         for environment in list(self._idle):
@@ -339,9 +341,11 @@ class LambdaService:
     # --- what exists ----------------------------------------------------------------
 
     def functions(self) -> list[FunctionSpec]:
+        """Every registered function, in registration order."""
         return [pool.spec for pool in self._pools.values()]
 
     def function(self, name: str) -> FunctionSpec | None:
+        """The registered function called `name`, or None."""
         pool = self._pools.get(name)
         return pool.spec if pool else None
 

@@ -18,12 +18,17 @@ PROBLEM_TYPE_BASE = "https://serverless-shop.dev/problems/"
 
 @dataclass
 class FieldError:
+    """One field that failed validation: its dotted path in the body and why."""
+
     field: str
     message: str
 
 
 @dataclass
 class Problem(ChaliceUnhandledError):
+    """An error answered as an RFC 9457 problem: raise it anywhere in a request and the
+    HTTP middleware sends it as `application/problem+json` with `status` and `headers`."""
+
     # ChaliceUnhandledError is the one exception Chalice lets through to the HTTP
     # middleware; any other is turned into its own 500 body before we see it.
 
@@ -43,6 +48,8 @@ class Problem(ChaliceUnhandledError):
         return PROBLEM_TYPE_BASE + (self.slug or self.title.lower().replace(" ", "-"))
 
     def to_dict(self, instance: str | None = None) -> dict[str, Any]:
+        """The problem body: `type`, `title`, `status`, `detail`, and `instance` (the
+        requested path) when given, plus `errors` and any extension members."""
         body: dict[str, Any] = {
             "type": self.type,
             "title": self.title,
@@ -57,6 +64,7 @@ class Problem(ChaliceUnhandledError):
         return body
 
     def to_response(self, instance: str | None = None) -> Response:
+        """The problem as a Chalice Response with its status and headers."""
         return Response(
             body=json.dumps(self.to_dict(instance)),
             status_code=self.status,

@@ -181,6 +181,7 @@ CallResult = ServiceReply | Refusal | NoAnswer
 
 
 def json_or_none(response: requests.Response) -> Any:
+    """The response body parsed as JSON, or None when it is empty or not JSON."""
     try:
         return response.json()
     except ValueError:
@@ -188,6 +189,8 @@ def json_or_none(response: requests.Response) -> Any:
 
 
 def shared_session(pool_size: int = 64) -> requests.Session:
+    """A `requests.Session` keeping up to `pool_size` connections per host, with urllib3's
+    own retries off (ServiceClient decides what may be repeated)."""
     # One pooled session per process: the local host serves each request on its own
     # thread, and urllib3's pool is thread-safe. Retries are ours, not urllib3's.
     session = requests.Session()
@@ -198,6 +201,13 @@ def shared_session(pool_size: int = 64) -> requests.Session:
 
 
 class ServiceClient:
+    """Calls to the shop's other services, each with a fresh service token (RFC 7519 JWT,
+    `aud` = the target, at most 60 s), the configured connect/read timeouts in seconds,
+    and retries with jittered exponential backoff only where repeating is safe.
+
+    `sleep` is injectable so tests need not wait out the backoff.
+    """
+
     def __init__(self, settings: Settings, keys: KeyRing,
                  session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:

@@ -104,6 +104,9 @@ def http_metrics_observer(service: str) -> ResponseObserver:
 
 
 def install_http_middleware(app: Chalice) -> None:
+    """Register on `app` the one HTTP middleware every service runs: it accepts or makes the
+    request id (`X-Request-Id`), answers every error as `application/problem+json`
+    (RFC 9457), and writes the access log line and the request metrics."""
     # Per app: a process (a test) may hold several apps, each its own service.
     observe_http = http_metrics_observer(metrics.service_of_app(app.app_name))
 
@@ -158,11 +161,15 @@ def source_ip(request: Request) -> str:
 
 
 def body_of(app: Chalice) -> bytes | None:
+    """The current request's raw body as bytes, or None when it has none."""
     raw = request_of(app).raw_body
     return raw.encode() if isinstance(raw, str) else raw
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A Chalice Response of `body` as JSON (a str is sent as it is), typed
+    `application/problem+json` for a status of 400 or more, else `application/json`;
+    `headers` are added."""
     content_type = PROBLEM_CONTENT_TYPE if status >= 400 else "application/json"
     text = body if isinstance(body, str) else json.dumps(body)
     return Response(body=text, status_code=status,
