@@ -124,3 +124,9 @@ def test_can_read_the_key_from_the_environment_or_the_env_file(tmp_path: Path) -
         "SHOP_LAMBDA_SECRET_ACCESS_KEY": "env-secret"}) == InvokeCredentials("from-env",
                                                                               "env-secret")
     assert InvokeCredentials.from_environ({"SHOP_ENV_FILE": ""}) is None
+
+
+def test_the_secret_access_key_never_shows_in_the_credentials_repr() -> None:
+    credentials = InvokeCredentials("AKIDLOCAL", "very-secret-value")
+    assert "very-secret-value" not in repr(credentials)
+    assert "AKIDLOCAL" in repr(credentials)

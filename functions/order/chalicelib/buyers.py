@@ -6,11 +6,13 @@ import uuid
 from dataclasses import dataclass
 
 from shop_common.errors import FieldError, validation_failed
-from shop_common.service_client import ServiceClient, ServiceRejected
+from shop_common.service_client import NoAnswer, Refusal, ServiceClient, ServiceReply
 
 
 @dataclass(frozen=True)
 class Buyer:
+    """Who placed the order: user id, email address and display name."""
+
     id: str
     email: str
     name: str
@@ -22,11 +24,10 @@ def look_up_buyer(client: ServiceClient, user_id: uuid.UUID) -> Buyer:
     Any other failure stays a 503 (ServiceCallFailed), so the product service treats
     it as an unknown outcome and retries instead of releasing the stock.
     """
-    try:
-        reply = client.get("user", f"/internal/users/{user_id}")
-    except ServiceRejected as exc:
-        if exc.upstream_status == 404:
-            raise validation_failed([FieldError("user_id", "no such user")]) from None
-        raise
-    body = reply.body
-    return Buyer(id=str(body["id"]), email=str(body["email"]), name=str(body["name"]))
+    match client.send("user", "GET", f"/internal/users/{user_id}"):
+        case ServiceReply(body=body):
+            return Buyer(id=str(body["id"]), email=str(body["email"]), name=str(body["name"]))
+        case Refusal(status=404):
+            raise validation_failed([FieldError("user_id", "no such user")])
+        case Refusal() | NoAnswer() as failure:
+            raise failure.as_problem()

@@ -26,7 +26,7 @@ import hmac
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from hashlib import sha256
 
 from botocore.auth import SigV4Auth
@@ -66,7 +66,7 @@ class InvokeCredentials:
     """The stack's access key for the Invoke API: key id and secret access key."""
 
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)  # never in a log line or traceback
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> InvokeCredentials | None:
