@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shop_local import cli
-from shop_local.stack import reset
+from shop_local.stack import reset, supervisor
 
 
 class Terminal(io.StringIO):
@@ -46,7 +46,7 @@ def test_an_unconfirmed_reset_touches_nothing(monkeypatch: pytest.MonkeyPatch,
     def must_not_run(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("reset went ahead without a yes")
 
-    monkeypatch.setattr(cli.supervisor, "shutdown", must_not_run)
+    monkeypatch.setattr(supervisor, "shutdown", must_not_run)
     monkeypatch.setattr(reset, "remove_provisioned", must_not_run)
     assert cli.main(["reset"]) == 1
 

@@ -10,20 +10,27 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 # Only light modules here, so that `shop --help`, `shop logs` and `shop status` start at once:
-# each command imports what it needs (SQLAlchemy, boto3, cryptography, uvloop, pg8000, ...)
-# inside the function that runs it.
+# each command imports what it needs (SQLAlchemy, boto3, cryptography, uvloop, pg8000, and
+# supervisor's XML-RPC client, ...) inside the function that runs it.
 from dotenv import set_key, unset_key
 
 from shop_local.deploy import arguments as deploy_arguments
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
-from shop_local.probes import wait_for
+from shop_local.probes import pid_alive, wait_for
 from shop_local.runtime import serve_args
-from shop_local.stack import mail, supervisor
+from shop_local.stack import mail
+
+if TYPE_CHECKING:
+    from shop_local.stack.supervisor import SupervisorPaths
 
 HEALTH_TIMEOUT_SECONDS = 60
+# How long `shop down` waits, after supervisord's own shutdown wait (60 s), for its socket
+# to stop answering.
+QUIET_SOCKET_SECONDS = 30
 DEFAULT_REDIS_ADMIN = "redis://127.0.0.1:6379/0"
 
 
@@ -175,28 +182,40 @@ def wait_until_healthy(env: dict[str, str], child: subprocess.Popen[bytes] | Non
         child is None or child.poll() is None)
 
 
-def already_running(paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS) -> str | None:
-    """What a second `shop up` says while one runs, instead of failing on a busy port."""
-    pid = supervisor.running_pid(paths)
+def supervisor_paths(paths: SupervisorPaths | None) -> SupervisorPaths:
+    """`paths`, or those of the stack's own supervisord (`var/`) when None."""
+    from shop_local.stack import supervisor
+
+    return supervisor.DEFAULT_PATHS if paths is None else paths
+
+
+def already_running(paths: SupervisorPaths | None = None) -> str | None:
+    """What a second `shop up` says while one runs, instead of failing on a busy port
+    (None when no supervisord answers on `paths`' socket; default: the stack's).
+    """
+    from shop_local.stack import supervisor
+
+    pid = supervisor.running_pid(supervisor_paths(paths))
     if pid is None:
         return None
     return (f"the stack is already running (supervisord pid {pid}); "
             "see `shop status`, or stop it with `shop down`")
 
 
-def cmd_up(
-    args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
-) -> int:
+def cmd_up(args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop up [--detach]`: set up, start supervisord with every program and wait up to 60 s
     for every component to be healthy. Returns 0 (also when a stack already runs), 1 when
     supervisord exits at once or, detached, when not everything became healthy; in the
-    foreground it returns once Ctrl-C or SIGTERM stopped the stack.
+    foreground it returns once Ctrl-C or SIGTERM stopped the stack. `paths`: the supervisord's
+    folders (default: the stack's, under `var/`).
     """
+    from shop_local.stack import status, supervisor
+
+    paths = supervisor_paths(paths)
     running = already_running(paths)
     if running is not None:
         say(running)
         return 0
-    from shop_local.stack import status
 
     env, generated_password = prepare_env()
     set_up(env, generated_password)
@@ -233,28 +252,42 @@ def wait_for_foreground(child: subprocess.Popen[bytes]) -> int:
     return 0
 
 
-def cmd_down(_args: argparse.Namespace) -> int:
+def cmd_down(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop down`: stop supervisord and its programs, waiting for it to exit (up to 60 s)
-    and its socket to go quiet (up to 30 s more); 0 whether or not a stack ran.
+    and its socket to go quiet (up to 30 s more). 0 when it stopped or no stack ran; 1, saying
+    what to do, when supervisord is still alive or still answering after those waits.
+    `paths`: the supervisord's folders (default: the stack's, under `var/`).
     """
-    if not supervisor.shutdown():
+    from shop_local.stack import supervisor
+
+    paths = supervisor_paths(paths)
+    pid = supervisor.running_pid(paths)
+    if pid is None or not supervisor.shutdown(paths):
         say("the stack is not running")
         return 0
-    wait_for(lambda: supervisor.running_pid() is None, 30)
+
+    def stopped() -> bool:
+        return not pid_alive(pid) and supervisor.running_pid(paths) is None
+
+    if not wait_for(stopped, QUIET_SOCKET_SECONDS):
+        say(f"supervisord (pid {pid}) has not stopped: a program may be slow to exit (see "
+            f"{paths.log_of('supervisord')}). Run `shop down` again, or end it with "
+            f"`kill {pid}` (`kill -9 {pid}` if it does not exit)")
+        return 1
     say("stopped")
     return 0
 
 
-def cmd_status(_args: argparse.Namespace) -> int:
+def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop status`: print the health table and each program's state; 0 when every component is
-    healthy, else 1.
+    healthy, else 1. `paths`: the supervisord's folders (default: the stack's, under `var/`).
     """
-    from shop_local.stack import status
+    from shop_local.stack import status, supervisor
 
     env = load_env()
     table, healthy = status.status_table(env)
     print(table)
-    states = supervisor.process_states()
+    states = supervisor.process_states(supervisor_paths(paths))
     if states:
         print("\nprocesses: " + ", ".join(f"{n} {s}" for n, s in sorted(states.items())))
     else:
@@ -312,15 +345,14 @@ def confirmed(args: argparse.Namespace) -> bool:
     return answer.strip().lower() in {"y", "yes"}
 
 
-def cmd_reset(
-    args: argparse.Namespace, paths: supervisor.SupervisorPaths = supervisor.DEFAULT_PATHS
-) -> int:
+def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop reset [--yes]`: after confirmation, stop the stack and remove what `shop setup`
     created on the host's servers (stack.reset); `.env` and var/ stay. 0 when done or when
     there is no `.env` (nothing was set up), 1 when not confirmed. Raises what the servers
-    raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError).
+    raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError). `paths`:
+    the supervisord's folders (default: the stack's, under `var/`).
     """
-    from shop_local.stack import reset
+    from shop_local.stack import reset, supervisor
     from shop_local.stack.backing import ensure_backing_services
 
     if not ENV_FILE.exists():
@@ -330,7 +362,7 @@ def cmd_reset(
         say("nothing removed (pass --yes to reset without a question)")
         return 1
     env = read_env(ENV_FILE)
-    if supervisor.shutdown(paths):
+    if supervisor.shutdown(supervisor_paths(paths)):
         say("stopped the stack")
     ensure_backing_services(say)
     reset.remove_provisioned(env, env["SHOP_PG_ADMIN_URL"],
