@@ -123,3 +123,18 @@ def test_every_response_carries_a_request_id(client: Client) -> None:
     assert first.status_code == 200
     ids = {first.headers["X-Request-Id"], second.headers["X-Request-Id"]}
     assert len(ids) == 2 and all(ids)
+
+
+def test_the_access_log_line_names_the_requested_path_and_the_route(
+        client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    # An operator looks for the path a client reports (`/things/7`, as in a problem's
+    # `instance`); the route template (as the metrics are labelled) is kept beside it.
+    with caplog.at_level("INFO", logger="shop.access"):
+        response = client.http.get("/things/7?verbose=1")
+    lines = [r for r in caplog.records if r.name == "shop.access"]
+    assert len(lines) == 1
+    line = lines[0].__dict__
+    assert line["path"] == "/things/7" == body_of(response)["instance"]
+    assert line["route"] == "/things/{thing_id}"
+    assert (line["method"], line["status"]) == ("GET", 404)
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0

@@ -106,7 +106,12 @@ def http_metrics_observer(service: str) -> ResponseObserver:
 def install_http_middleware(app: Chalice) -> None:
     """Register on `app` the one HTTP middleware every service runs: it accepts or makes the
     request id (`X-Request-Id`), answers every error as `application/problem+json`
-    (RFC 9457), and writes the access log line and the request metrics."""
+    (RFC 9457), and writes the access log line and the request metrics.
+
+    The access log line (logger `shop.access`, message `request`) carries `method`, `route`
+    (the route template, e.g. `/products/{product_id}`, as the metrics are labelled), `path`
+    (the requested path, e.g. `/products/7`, without the query string: `requested_path`),
+    `status` and `duration_ms` (milliseconds, 2 decimals)."""
     # Per app: a process (a test) may hold several apps, each its own service.
     observe_http = http_metrics_observer(metrics.service_of_app(app.app_name))
 
@@ -118,13 +123,15 @@ def install_http_middleware(app: Chalice) -> None:
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
+            # RFC 9457 §3.1.5: a problem's `instance` names this occurrence, so the path as
+            # requested, not the route template the metrics are labelled by; the access log
+            # line names both, so an operator can find the request a client reports.
+            path = requested_path(request)
             try:
                 response = get_response(request)
             except Problem as problem:
-                # RFC 9457 §3.1.5: `instance` names this occurrence, so the path as
-                # requested, not the route template the metrics are labelled by.
-                response = problem.to_response(requested_path(request))
-            response = as_problem(response, requested_path(request))
+                response = problem.to_response(path)
+            response = as_problem(response, path)
             response.headers["X-Request-Id"] = request_id
             elapsed = time.perf_counter() - started
             observe_http(request, response, elapsed)
@@ -133,7 +140,7 @@ def install_http_middleware(app: Chalice) -> None:
                 extra={
                     "method": request.method,
                     "route": route_template(request),
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
