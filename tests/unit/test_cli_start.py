@@ -44,13 +44,18 @@ def test_the_cli_and_its_parser_import_no_heavy_library(code: str) -> None:
 
 
 def test_shop_status_reads_the_emulators_status_file_without_the_emulator() -> None:
-    # `shop status`'s path past the parser: its table, and an MQ emulator's health read from
-    # the status file. pika is left out of the check: the mapping file's reader
-    # (shop_local.mappings, through shop_common.messaging) still imports it.
+    # `shop status`'s path past the parser: its table, the events' rows (the mapping file read,
+    # its queues and vhost) and an MQ emulator's health read from the status file. No broker
+    # client: the mapping file's reader takes the topology from shop_common.topology.
+    # pydantic is left out of the check: the mapping file is validated with pydantic models,
+    # and the observability rows read shop_common.config.
     loaded = all_modules_loaded_by(
-        "from shop_local.stack import events, status\nevents.emulator_health('communication')")
+        "from shop_local.stack import events, status\n"
+        "events.components({'SHOP_AMQP_URL': 'amqp://shop:x@127.0.0.1:5672/shop'})\n"
+        "events.emulator_health('communication')")
     assert "shop_local.runtime.mq_emulator" not in loaded
-    assert sorted({m.split(".")[0] for m in loaded} & set(HEAVY) - {"pika"}) == []
+    assert "shop_common.messaging" not in loaded
+    assert sorted({m.split(".")[0] for m in loaded} & set(HEAVY)) == []
 
 
 def test_shop_mail_and_shop_deploy_default_to_the_folders_the_stack_uses() -> None:

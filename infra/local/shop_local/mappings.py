@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shop_common.messaging import DEFAULT_DELIVERY_LIMIT, QueueSpec, vhost_of
+from shop_common.topology import DEFAULT_DELIVERY_LIMIT, QueueSpec, vhost_of
 from shop_local.paths import MAPPINGS_FILE
 
 LOCAL_PROFILE = "local"

@@ -22,8 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
@@ -38,11 +37,16 @@ from pika.exceptions import (
 from shop_common.breaker import CircuitBreaker
 from shop_common.config import Settings
 
+# The topology's names and queue specs live in a module without pika, for the tools that only
+# read them (`shop status`, the mapping file's reader); imported from here as before.
+from shop_common.topology import DEAD_LETTER_EXCHANGE as DEAD_LETTER_EXCHANGE
+from shop_common.topology import DEFAULT_DELIVERY_LIMIT as DEFAULT_DELIVERY_LIMIT
+from shop_common.topology import EXCHANGE as EXCHANGE
+from shop_common.topology import QueueSpec as QueueSpec
+from shop_common.topology import vhost_of as vhost_of
+
 log = logging.getLogger("shop.messaging")
 
-EXCHANGE = "shop.events"
-DEAD_LETTER_EXCHANGE = "shop.dlx"
-DEFAULT_DELIVERY_LIMIT = 5
 JSON = "application/json"
 PERSISTENT = 2
 PRECONDITION_FAILED = 406
@@ -50,38 +54,6 @@ PRECONDITION_FAILED = 406
 
 class TopologyError(RuntimeError):
     """The broker holds a queue or exchange declared differently; the message says how to fix it."""
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    """A consumer queue: bound to `shop.events` by routing keys, dead-lettered to `<name>.dlq`."""
-
-    name: str
-    routing_keys: tuple[str, ...]
-    delivery_limit: int = DEFAULT_DELIVERY_LIMIT
-
-    @property
-    def dead_letter_queue(self) -> str:
-        return f"{self.name}.dlq"
-
-    def arguments(self) -> dict[str, Any]:
-        """The `x-` arguments the queue is declared with (RabbitMQ queue arguments).
-
-        A quorum queue whose messages, past `delivery_limit` deliveries, are dead-lettered
-        to `shop.dlx` with the queue's own name as routing key.
-
-        RabbitMQ documents them in "Quorum Queues" (x-delivery-limit) and "Dead Letter
-        Exchanges"; a queue already declared with other arguments makes the declare fail
-        with 406 PRECONDITION_FAILED (see `declare_topology`).
-        """
-        return {
-            "x-queue-type": "quorum",
-            "x-delivery-limit": self.delivery_limit,
-            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
-            # Routed by queue name, not by the event's routing key: two queues may
-            # share a routing key, and each must dead-letter to its own .dlq.
-            "x-dead-letter-routing-key": self.name,
-        }
 
 
 class BrokerUserMissing(AMQPConnectionError):  # type: ignore[misc]
@@ -363,11 +335,3 @@ def get_publisher(settings: Settings) -> EventPublisher:
     return _publisher(settings.service_name, str(settings.amqp_url),
                       settings.amqp_publish_timeout_seconds, settings.amqp_breaker_seconds)
 
-
-def vhost_of(amqp_url: str) -> str:
-    """The virtual host an AMQP URL names: its path, percent-decoded; "/" when it has none.
-
-    https://www.rabbitmq.com/docs/uri-spec
-    """
-    path = urlsplit(amqp_url).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
