@@ -209,13 +209,14 @@ def cmd_up(args: argparse.Namespace, paths: SupervisorPaths | None = None) -> in
     foreground it returns once Ctrl-C or SIGTERM stopped the stack. `paths`: the supervisord's
     folders (default: the stack's, under `var/`).
     """
-    from shop_local.stack import status, supervisor
+    from shop_local.stack import supervisor
 
     paths = supervisor_paths(paths)
     running = already_running(paths)
     if running is not None:
         say(running)
         return 0
+    from shop_local.stack import status
 
     env, generated_password = prepare_env()
     set_up(env, generated_password)
