@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -45,6 +46,7 @@ DOWNLOAD_TIMEOUT_SECONDS = 120
 # Errors of the platform, not of the function's own code: it did not start or answer.
 PLATFORM_ERRORS = ("Runtime.", "Sandbox.")
 HEALTHY_STATUSES = (200, 503)
+COLD_STARTS_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,40 @@ def unpack(data: bytes, into: Path) -> Path:
     return into
 
 
+def unpacked(data: bytes, packages_dir: Path) -> Path:
+    """The zip package `data` extracted under `packages_dir`, once per content.
+
+    The folder is named by the package's SHA-256, so functions sharing a package (an app's
+    REST API function and its scheduled ones) share one folder, and a later verify of an
+    unchanged package reuses it: a package is thousands of files. Extraction goes to a
+    private folder first and is renamed into place, so a half-extracted package is never
+    used. zipfile.BadZipFile when `data` is not a zip.
+    """
+    target = packages_dir / hashlib.sha256(data).hexdigest()[:32]
+    if target.is_dir():
+        return target
+    packages_dir.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=packages_dir))
+    try:
+        unpack(data, partial)
+        partial.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def prune_packages(packages_dir: Path, keep: set[Path]) -> None:
+    """Remove the extracted packages under `packages_dir` that are not in `keep`."""
+    if not packages_dir.is_dir():
+        return
+    for folder in packages_dir.iterdir():
+        if folder not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def function_environment(endpoint_url: str) -> dict[str, str]:
     """What a deployed function's environment holds besides its own variables."""
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
@@ -168,34 +204,43 @@ async def _run(specs: list[FunctionSpec], events: dict[str, SmokeEvent],
     service = LambdaService([catalog], LambdaSettings(log_dir=log_dir),
                             environment=environment, echo=None)
     await service.start()
-    outcomes = []
-    try:
-        for spec in specs:
+    # Each function cold-starts in its own environment, so they may start side by side;
+    # a few at a time keeps a small machine responsive.
+    at_once = asyncio.Semaphore(COLD_STARTS_AT_ONCE)
+
+    async def cold_start(spec: FunctionSpec) -> ColdStart:
+        async with at_once:
             smoke = events[spec.name]
             if smoke.payload is None:
                 failure = await service.start_environment(spec.name)
                 init = next((e.init_duration_ms for e in service.environments(spec.name)), None)
-                outcomes.append(ColdStart(spec.name, failure is None, (
+                return ColdStart(spec.name, failure is None, (
                     f"{spec.name}  init {init or 0:.0f} ms  cold start only -> started"
-                    if failure is None else f"{spec.name}: cannot start: {failure}")))
-                continue
+                    if failure is None else f"{spec.name}: cannot start: {failure}"))
             result = await service.invoke(spec.name, smoke.payload)
             init_ms = next((e.init_duration_ms for e in service.environments(spec.name)), None)
-            outcomes.append(judge(spec.name, smoke.kind, result.payload, result.function_error,
-                                  smoke.is_http, init_ms))
+            return judge(spec.name, smoke.kind, result.payload, result.function_error,
+                         smoke.is_http, init_ms)
+
+    try:
+        return list(await asyncio.gather(*(cold_start(spec) for spec in specs)))
     finally:
         await service.close()
-    return outcomes
 
 
 def cold_start_all(lam: Any, functions: dict[str, SmokeEvent], endpoint_url: str,
                    work_dir: Path, local_copies: dict[str, Path] | None = None,
-                   say: Callable[[str], None] | None = None) -> list[ColdStart]:
-    """Pull, unpack and cold-start each of `functions` (name -> its smoke event).
+                   say: Callable[[str], None] | None = None,
+                   packages_dir: Path | None = None) -> list[ColdStart]:
+    """Pull, unpack and cold-start each of `functions` (name -> its smoke event); one
+    ColdStart per function, in name order.
 
     `local_copies` maps a function to the package the deploy uploaded (see
-    `fetch_package`).
+    `fetch_package`). Packages are extracted under `packages_dir` (default
+    `<work_dir>/code`) by content (see `unpacked`); those no function uses now are removed.
     """
+    packages_dir = packages_dir or work_dir / "code"
+    in_use: set[Path] = set()
     specs: list[FunctionSpec] = []
     outcomes: list[ColdStart] = []
     sources: dict[str, str] = {}
@@ -204,7 +249,8 @@ def cold_start_all(lam: Any, functions: dict[str, SmokeEvent], endpoint_url: str
             described = lam.get_function(FunctionName=name)
             config = described["Configuration"]
             data, source = fetch_package(described, (local_copies or {}).get(name))
-            code_dir = unpack(data, work_dir / "code" / name)
+            code_dir = unpacked(data, packages_dir)
+            in_use.add(code_dir)
             sources[name] = source
         except (PackageUnavailable, zipfile.BadZipFile, KeyError) as exc:
             outcomes.append(ColdStart(name, False, f"{name}: package not retrievable: {exc}"))
@@ -218,6 +264,7 @@ def cold_start_all(lam: Any, functions: dict[str, SmokeEvent], endpoint_url: str
         ))
         if say:
             say(f"cold-starting {name} (package from {source})")
+    prune_packages(packages_dir, in_use)
     if specs:
         started = asyncio.run(_run(specs, functions, function_environment(endpoint_url),
                                    work_dir / "logs"))

@@ -9,7 +9,9 @@ the stack binds 127.0.0.1 only).
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,17 +76,33 @@ class Endpoint:
         }
 
     def client(self, service: str) -> Any:
-        # A session of its own: never the default one, which may carry a real profile.
         """A boto3 client of `service` at this endpoint, in region us-east-1 with the fixed
         dummy credentials, from a session of its own (never the default session or a
-        profile).
+        profile). One client per service and endpoint is made and then shared: boto3
+        clients are thread-safe, and making one loads its service model (~0.1 s).
         """
-        session = boto3.session.Session(
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=REGION,
-        )
-        return session.client(service, endpoint_url=self.url)
+        return _client(self.url, service)
+
+
+_clients_lock = threading.Lock()
+
+
+@functools.cache
+def _session() -> boto3.session.Session:
+    # A session of its own: never the default one, which may carry a real profile.
+    return boto3.session.Session(
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
+
+
+@functools.cache
+def _client(url: str, service: str) -> Any:
+    # A boto3 session is not thread-safe while it makes clients (the deploy declares apps
+    # on worker threads); the clients it makes are.
+    with _clients_lock:
+        return _session().client(service, endpoint_url=url)
 
 
 def child_environment(endpoint: Endpoint, base: dict[str, str] | None = None) -> dict[str, str]:

@@ -353,8 +353,10 @@ def check_cold_starts(target: DeployTarget, declared: dict[str, DeclaredApp],
                     for function in app.functions}
     work_dir = target.state_dir / target.stage / "verify-cold-starts"
     shutil.rmtree(work_dir, ignore_errors=True)
+    # Extracted packages outlive the run: the next verify of an unchanged package reuses them.
+    packages_dir = target.state_dir / target.stage / "verify-packages"
     for outcome in cold_start_all(target.client("lambda"), events, target.endpoint.url,
-                                  work_dir, local_copies):
+                                  work_dir, local_copies, packages_dir=packages_dir):
         if outcome.ok:
             report.add(section, outcome.line)
             report.count("functions cold-started")
