@@ -59,7 +59,6 @@ def test_a_body_over_10_mb_is_a_413_problem_before_it_is_read(user_service: Shop
     assert json.loads(body)["status"] == 413
 
 
-
 def test_a_body_that_never_completes_is_a_408_problem(stack: ThrowawayStack) -> None:
     service = stack.start("user", port=free_port(), SHOP_GATEWAY_BODY_TIMEOUT_SECONDS="2")
     try:
