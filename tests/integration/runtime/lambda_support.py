@@ -12,14 +12,13 @@ from typing import Any, TypeVar
 
 from shop_local.runtime.catalog import AppCatalog, load_catalog
 from shop_local.runtime.invocation import InvocationResult
-from shop_local.runtime.invoke_auth import (
+from shop_local.runtime.invoke_auth import InvokeAuth, InvokeCredentials
+from shop_local.runtime.lambda_service import LambdaService
+from shop_local.runtime.lambda_settings import (
     ACCESS_KEY_VARIABLE,
     SECRET_KEY_VARIABLE,
-    InvokeAuth,
-    InvokeCredentials,
+    LambdaSettings,
 )
-from shop_local.runtime.lambda_service import LambdaService
-from shop_local.runtime.lambda_settings import LambdaSettings
 
 PROBE_APP = Path(__file__).parent / "apps" / "lambda_probe"
 PREFIX = "lambda-probe-dev-"

@@ -95,7 +95,11 @@ def test_concurrent_invocations_get_their_own_environments_and_sequential_ones_r
 
 
 def test_environment_has_lambdas_variables_context_and_a_private_tmp(
-        catalog: AppCatalog, tmp_path: Path) -> None:
+        catalog: AppCatalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The stack's Invoke API key is the local service's, never its functions'.
+    monkeypatch.setenv("SHOP_LAMBDA_ACCESS_KEY_ID", "AKIALOCALSTACK")
+    monkeypatch.setenv("SHOP_LAMBDA_SECRET_ACCESS_KEY", "the-stacks-secret")
+
     async def body(service: LambdaService) -> None:
         results = await asyncio.gather(*(service.invoke(PROBE, event(sleep=0.3)) for _ in range(2)))
         answers = [document(r) for r in results]
@@ -118,6 +122,8 @@ def test_environment_has_lambdas_variables_context_and_a_private_tmp(
                         variables["AWS_LAMBDA_LOG_STREAM_NAME"])
     assert variables["TZ"] == ":UTC"
     assert variables["PROBE_SETTING"] == "from-config"  # the function's Chalice configuration
+    assert "SHOP_LAMBDA_SECRET_ACCESS_KEY" not in variables
+    assert "SHOP_LAMBDA_ACCESS_KEY_ID" not in variables
     assert context["function_name"] == PROBE
     assert context["function_version"] == "$LATEST"
     assert context["invoked_function_arn"] == (

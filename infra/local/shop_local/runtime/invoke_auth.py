@@ -35,9 +35,8 @@ from botocore.credentials import Credentials
 from dotenv import dotenv_values
 
 from shop_local.runtime.invocation import InvokeError
+from shop_local.runtime.lambda_settings import ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE
 
-ACCESS_KEY_VARIABLE = "SHOP_LAMBDA_ACCESS_KEY_ID"
-SECRET_KEY_VARIABLE = "SHOP_LAMBDA_SECRET_ACCESS_KEY"  # noqa: S105 (a name, not a secret)
 MAX_CLOCK_SKEW = datetime.timedelta(minutes=15)  # as AWS allows
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 AUTHORIZATION = re.compile(

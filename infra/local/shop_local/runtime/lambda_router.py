@@ -36,14 +36,14 @@ from shop_local.runtime.invoke_api import (
     read_body,
     signed_request,
 )
-from shop_local.runtime.invoke_auth import (
+from shop_local.runtime.invoke_auth import InvokeAuth, InvokeCredentials
+from shop_local.runtime.lambda_registry import owners
+from shop_local.runtime.lambda_settings import (
     ACCESS_KEY_VARIABLE,
     SECRET_KEY_VARIABLE,
-    InvokeAuth,
-    InvokeCredentials,
+    LambdaSettings,
+    LambdaSettingsError,
 )
-from shop_local.runtime.lambda_registry import owners
-from shop_local.runtime.lambda_settings import LambdaSettings, LambdaSettingsError
 
 DEFAULT_REGISTRY = RUN / "lambda"
 FORWARD_TIMEOUT_SECONDS = 960  # past Lambda's longest timeout (900 s) and a cold start

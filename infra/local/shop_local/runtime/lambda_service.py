@@ -57,7 +57,11 @@ from shop_local.runtime.invocation import (
     TooManyRequests,
 )
 from shop_local.runtime.lambda_registry import Registration, publish
-from shop_local.runtime.lambda_settings import LambdaSettings
+from shop_local.runtime.lambda_settings import (
+    ACCESS_KEY_VARIABLE,
+    SECRET_KEY_VARIABLE,
+    LambdaSettings,
+)
 from shop_local.runtime.launchers import ExecLauncher, ForkLauncher, Launcher
 
 log = logging.getLogger("shop.lambda")
@@ -66,8 +70,11 @@ MEMORY_POLL_SECONDS = 0.1
 IDLE_SWEEP_SECONDS = 5.0
 SHUTDOWN_SECONDS = 5.0
 # Variables of the service's own process that must not leak into an environment.
+# The Invoke API's access key is the service's alone: a function that could read it
+# could invoke any other function of the stack.
 PRIVATE_VARIABLES = ("SHOP_LAMBDA_SOCKET_FD", "AWS_LAMBDA_RUNTIME_API", "_HANDLER",
-                     "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME")
+                     "LAMBDA_TASK_ROOT", "AWS_LAMBDA_FUNCTION_NAME",
+                     ACCESS_KEY_VARIABLE, SECRET_KEY_VARIABLE)
 # Lambda keeps a throttled asynchronous event and retries it for up to 6 hours by
 # default (its maximum event age):
 # https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html

@@ -25,6 +25,9 @@ from shop_local.paths import LOGS
 TRANSPORTS = ("socket", "http")
 START_MODES = ("fork", "exec")
 DEFAULT_INVOKE_PORT = 3001
+# The stack's access key for the Invoke API (SigV4): the local service's, never a function's.
+ACCESS_KEY_VARIABLE = "SHOP_LAMBDA_ACCESS_KEY_ID"
+SECRET_KEY_VARIABLE = "SHOP_LAMBDA_SECRET_ACCESS_KEY"  # noqa: S105 (a name, not a secret)
 
 
 class LambdaSettingsError(ValueError):
