@@ -103,3 +103,26 @@ def test_down_defaults_to_the_stacks_supervisord(
     assert cli.cmd_down(argparse.Namespace(),
                         paths=supervisor.SupervisorPaths.under(tmp_path)) == 0
     assert asked == [supervisor.DEFAULT_PATHS, supervisor.SupervisorPaths.under(tmp_path)]
+
+
+def test_reset_removes_nothing_while_supervisord_is_still_alive(
+        stand_in: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Dropping databases and users under services still running would leave them failing.
+    from shop_local.stack import reset
+
+    env_file = tmp_path / ".env"
+    env_file.write_text("SHOP_PG_ADMIN_URL=postgresql://postgres@127.0.0.1:5432/postgres\n")
+    monkeypatch.setattr(cli, "ENV_FILE", env_file)
+    answering(monkeypatch, stand_in.pid)
+
+    def must_not_run(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("reset removed what a running stack uses")
+
+    monkeypatch.setattr(reset, "remove_provisioned", must_not_run)
+    monkeypatch.setattr("shop_local.stack.backing.ensure_backing_services", must_not_run)
+    paths = supervisor.SupervisorPaths.under(tmp_path)
+    assert cli.cmd_reset(argparse.Namespace(yes=True), paths=paths) == 1
+    out = capsys.readouterr().out
+    assert "nothing removed: the stack is still running" in out
+    assert f"kill {stand_in.pid}" in out

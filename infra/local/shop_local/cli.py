@@ -253,30 +253,42 @@ def wait_for_foreground(child: subprocess.Popen[bytes]) -> int:
     return 0
 
 
-def cmd_down(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
-    """`shop down`: stop supervisord and its programs, waiting for it to exit (up to 60 s)
-    and its socket to go quiet (up to 30 s more). 0 when it stopped or no stack ran; 1, saying
-    what to do, when supervisord is still alive or still answering after those waits.
-    `paths`: the supervisord's folders (default: the stack's, under `var/`).
+NOT_RUNNING, STOPPED, STILL_RUNNING = "not running", "stopped", "still running"
+
+
+def stop_stack(paths: SupervisorPaths) -> str:
+    """Stop supervisord and its programs, waiting for it to exit (up to 60 s) and its socket
+    to go quiet (up to 30 s more): NOT_RUNNING when no stack ran, STOPPED, or STILL_RUNNING
+    (said what to do) when supervisord is still alive or still answering after those waits.
     """
     from shop_local.stack import supervisor
 
-    paths = supervisor_paths(paths)
     pid = supervisor.running_pid(paths)
     if pid is None or not supervisor.shutdown(paths):
-        say("the stack is not running")
-        return 0
+        return NOT_RUNNING
 
     def stopped() -> bool:
         return not pid_alive(pid) and supervisor.running_pid(paths) is None
 
-    if not wait_for(stopped, QUIET_SOCKET_SECONDS):
-        say(f"supervisord (pid {pid}) has not stopped: a program may be slow to exit (see "
-            f"{paths.log_of('supervisord')}). Run `shop down` again, or end it with "
-            f"`kill {pid}` (`kill -9 {pid}` if it does not exit)")
-        return 1
-    say("stopped")
-    return 0
+    if wait_for(stopped, QUIET_SOCKET_SECONDS):
+        return STOPPED
+    say(f"supervisord (pid {pid}) has not stopped: a program may be slow to exit (see "
+        f"{paths.log_of('supervisord')}). Run `shop down` again, or end it with "
+        f"`kill {pid}` (`kill -9 {pid}` if it does not exit)")
+    return STILL_RUNNING
+
+
+def cmd_down(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
+    """`shop down`: stop supervisord and its programs (`stop_stack`). 0 when it stopped or no
+    stack ran; 1, saying what to do, when supervisord is still alive or still answering.
+    `paths`: the supervisord's folders (default: the stack's, under `var/`).
+    """
+    outcome = stop_stack(supervisor_paths(paths))
+    if outcome == NOT_RUNNING:
+        say("the stack is not running")
+    elif outcome == STOPPED:
+        say("stopped")
+    return 1 if outcome == STILL_RUNNING else 0
 
 
 def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
@@ -353,7 +365,7 @@ def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
     raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError). `paths`:
     the supervisord's folders (default: the stack's, under `var/`).
     """
-    from shop_local.stack import reset, supervisor
+    from shop_local.stack import reset
     from shop_local.stack.backing import ensure_backing_services
 
     if not ENV_FILE.exists():
@@ -363,7 +375,12 @@ def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
         say("nothing removed (pass --yes to reset without a question)")
         return 1
     env = read_env(ENV_FILE)
-    if supervisor.shutdown(supervisor_paths(paths)):
+    outcome = stop_stack(supervisor_paths(paths))
+    if outcome == STILL_RUNNING:
+        # Dropping the databases and users under running services would leave them failing.
+        say("nothing removed: the stack is still running")
+        return 1
+    if outcome == STOPPED:
         say("stopped the stack")
     ensure_backing_services(say)
     reset.remove_provisioned(env, env["SHOP_PG_ADMIN_URL"],

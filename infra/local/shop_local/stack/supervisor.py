@@ -187,7 +187,9 @@ def start(
 
 
 def shutdown(paths: SupervisorPaths = DEFAULT_PATHS, timeout: float = 60) -> bool:
-    """Stop the programs and supervisord, returning once it has exited.
+    """Ask supervisord to stop its programs and itself, and wait up to `timeout` seconds for
+    the process to exit. True when one was running and was asked; it may still be alive
+    when the wait ends, so a caller that needs it gone checks (`running_pid`, the pid).
 
     Waiting for the process itself, not just for its socket to go quiet: it stops
     answering before its programs are down, and a new `shop up` started in that
