@@ -263,3 +263,9 @@ def test_a_stopped_service_goes_down_and_fires_the_alert(observed: Observed) -> 
     finally:
         running(observed.stack, "user")
     wait_until_up(observed, ["user"])
+
+
+def test_prometheus_logs_that_it_is_ready(observed: Observed) -> None:
+    # `shop logs prometheus` showed nothing at all while Prometheus logged only warnings.
+    assert observed.prometheus.handle is not None
+    assert "Server is ready to receive web requests" in observed.prometheus.handle.log()

@@ -117,7 +117,7 @@ def pushgateway_command(listen: str, web_config: Path | None = None) -> list[str
     file, with basic auth when `web_config` names its web config file.
     """
     return ["prometheus-pushgateway", f"--web.listen-address={listen}", "--persistence.file=",
-            "--log.level=warn", *web_config_flag(web_config)]
+            "--log.level=info", *web_config_flag(web_config)]
 
 
 def web_config_flag(web_config: Path | None) -> list[str]:
@@ -141,7 +141,7 @@ def prometheus_command(config: Path, storage: Path, listen: str,
         f"--web.listen-address={listen}",
         f"--web.console.templates={PROMETHEUS_SOURCE / 'consoles'}",
         f"--web.console.libraries={PROMETHEUS_SOURCE / 'console_libraries'}",
-        "--log.level=warn",
+        "--log.level=info",
     ]
 
 
