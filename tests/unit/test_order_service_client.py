@@ -87,3 +87,22 @@ def test_void_gives_none_when_no_order_can_be_made_any_more() -> None:
 def test_a_void_without_a_settling_answer_is_unanswered(answer: CallResult, reason: str) -> None:
     result, _ = void(answer)
     assert result == orders.Unanswered(reason)
+
+
+@pytest.mark.parametrize("body", [None, "created", [ORDER], {}, {"id": "not-a-uuid"},
+                                  {"status": "placed"}])
+def test_a_2xx_create_without_an_order_in_its_body_is_unanswered(body: Any) -> None:
+    # The order may exist: the reservation stays pending for the sweeper, never a 500.
+    result, _ = create(ServiceReply(201, body))
+    assert isinstance(result, orders.Unanswered)
+    assert "not its answer" in result.reason
+
+
+@pytest.mark.parametrize("body", [None, "voided", {}, {"voided": True, "order": "x"},
+                                  {"voided": False, "order": None}, {"order": None},
+                                  {"voided": "yes", "order": None}, {"order": {"id": 7}}])
+def test_a_2xx_void_that_neither_names_an_order_nor_says_voided_restocks_nothing(
+        body: Any) -> None:
+    # Only a plain "voided, no order" puts stock back; anything else waits for the next run.
+    result, _ = void(ServiceReply(200, body))
+    assert isinstance(result, orders.Unanswered)

@@ -8,6 +8,7 @@ either exists or can no longer be created. Each call returns its answer as one v
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -73,6 +74,20 @@ CreateResult = Created | Refused | Unanswered
 VoidResult = Voided | Unanswered
 
 
+MALFORMED = "the order service answered the {what} call with a body that is not its answer"
+
+
+def order_in(body: Any) -> dict[str, Any] | None:
+    """`body` as an order when it is one (a JSON object whose `id` is a UUID), else None."""
+    if not isinstance(body, dict):
+        return None
+    try:
+        uuid.UUID(str(body.get("id")))
+    except ValueError:
+        return None
+    return dict(body)
+
+
 class OrderServiceClient:
     """The order service's internal routes, as the product service calls them."""
 
@@ -95,7 +110,10 @@ class OrderServiceClient:
         }, idempotent=True)
         match result:
             case ServiceReply(body=body):
-                return Created(dict(body))
+                made = order_in(body)
+                if made is None:  # a 2xx we cannot read: as if no answer came
+                    return Unanswered(MALFORMED.format(what="create"))
+                return Created(made)
             case Refusal(status=status, body=body):
                 return Refused(upstream_detail(body) or f"status {status}")
             case NoAnswer() as no_answer:
@@ -114,7 +132,15 @@ class OrderServiceClient:
         )
         match result:
             case ServiceReply(body=body):
-                order = body.get("order") if isinstance(body, dict) else None
-                return Voided(dict(order) if isinstance(order, dict) else None)
+                # Stock goes back only on a plain "no order was made, none can be now": a
+                # body that says neither is no answer, never a reason to restock.
+                if not isinstance(body, dict):
+                    return Unanswered(MALFORMED.format(what="void"))
+                order = order_in(body.get("order"))
+                if order is not None:
+                    return Voided(order)
+                if body.get("order") is None and body.get("voided") is True:
+                    return Voided(None)
+                return Unanswered(MALFORMED.format(what="void"))
             case Refusal() | NoAnswer() as failure:
                 return Unanswered(failure.detail)
