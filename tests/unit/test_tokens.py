@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import jwt
 import pytest
@@ -244,3 +245,23 @@ def test_the_leeway_applies_to_service_tokens_too() -> None:
     just_expired = service_token(ttl=30, now=int(time.time()) - 32)
     assert verify_service_token(just_expired, SERVICE_PUBLICS, audience="user",
                                 leeway_seconds=5)
+
+
+@pytest.mark.parametrize(("token", "reason"), [
+    ("abc", "not a well-formed signed JWT"),
+    ("a.b.c", "not a well-formed signed JWT"),
+    (lambda: user_token(ttl_seconds=60, now=int(time.time()) - 3600), "has expired (exp)"),
+    (lambda: jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": USER_ID, "role": "enduser",
+                         "typ": "user", "iat": int(time.time())}, USER_KEY, algorithm="EdDSA"),
+     "has no exp claim"),
+    (lambda: jwt.encode({"sub": USER_ID}, "k" * 32, algorithm="HS256"),
+     "not signed with the algorithm its key uses"),
+])
+def test_a_refused_token_is_explained_in_the_shops_words_not_pyjwts(
+        token: str | Callable[[], str], reason: str) -> None:
+    # PyJWT's own wording ("Not enough segments", "Token is missing the \"exp\" claim")
+    # reached clients as the 401's detail.
+    with pytest.raises(TokenError) as refused:
+        verify_user_with_leeway(token() if callable(token) else token, 0)
+    assert reason in str(refused.value)
+    assert "segments" not in str(refused.value) and "Token is" not in str(refused.value)

@@ -27,6 +27,32 @@ class TokenError(Exception):
     """The token is missing, malformed, expired, or not meant for this use."""
 
 
+def refusal_reason(exc: jwt.PyJWTError) -> str:
+    """Why PyJWT refused a token, as a sentence for the client (PyJWT's own wording, such
+    as "Not enough segments", names its internals). Claim names are RFC 7519's.
+    """
+    match exc:
+        case jwt.ExpiredSignatureError():
+            return "the token has expired (exp)"
+        case jwt.ImmatureSignatureError():
+            claim = "nbf" if "nbf" in str(exc) else "iat"
+            return f"the token is not yet valid ({claim} is in the future)"
+        case jwt.MissingRequiredClaimError():
+            return f"the token has no {exc.claim} claim"
+        case jwt.InvalidAudienceError():
+            return "the token is not meant for this service (aud)"
+        case jwt.InvalidIssuerError():
+            return "the token was not issued by whom this service trusts (iss)"
+        case jwt.InvalidSignatureError():
+            return "the token's signature does not verify"
+        case jwt.InvalidAlgorithmError():
+            return "the token is not signed with the algorithm its key uses (alg)"
+        case jwt.DecodeError():
+            return "the token is not a well-formed signed JWT"
+        case _:
+            return "the token is not valid"
+
+
 def algorithm_for(key: SigningKey | VerifyingKey) -> str:
     """The JWS `alg` for a key: "EdDSA" for Ed25519 (RFC 8037), else "RS256" (RFC 7518 §3.3)."""
     eddsa = isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey)
@@ -85,7 +111,7 @@ def verify_user_token(
             options={"require": ["iss", "aud", "sub", "exp", "iat", "role"]},
         )
     except jwt.PyJWTError as exc:
-        raise TokenError(str(exc)) from None
+        raise TokenError(refusal_reason(exc)) from None
     if claims.get("typ") != USER_TOKEN_TYPE:
         raise TokenError("not a user token")
     check_lifetime(claims, max_ttl_seconds)
@@ -127,7 +153,7 @@ def verify_service_token(
     try:
         caller = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError as exc:
-        raise TokenError(str(exc)) from None
+        raise TokenError(refusal_reason(exc)) from None
     key = publics.get(caller) if isinstance(caller, str) else None
     if key is None:
         raise TokenError("unknown calling service")
@@ -138,7 +164,7 @@ def verify_service_token(
             options={"require": ["iss", "aud", "sub", "exp", "iat"]},
         )
     except jwt.PyJWTError as exc:
-        raise TokenError(str(exc)) from None
+        raise TokenError(refusal_reason(exc)) from None
     if claims.get("typ") != SERVICE_TOKEN_TYPE or claims["sub"] != caller:
         raise TokenError("not a service token")
     check_lifetime(claims, max_ttl_seconds)
