@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field, ValidationError
 
 from shop_common.errors import Problem
-from shop_common.validation import MAX_BODY_BYTES, StrictBody, loads_exact, parse_body
+from shop_common.validation import MAX_BODY_BYTES, StrictBody, loads_exact, parse_body, parse_json
 
 
 class Pet(StrictBody):
@@ -184,3 +184,15 @@ def test_json_nested_too_deep_is_a_400_not_a_crash() -> None:
     assert len(nested) <= MAX_BODY_BYTES
     problem = problem_of(nested)
     assert problem.status == 400 and problem.type.endswith("malformed-json")
+
+
+@pytest.mark.parametrize("body", [
+    b'{"name": "X", "name": "Y", "price": "1.00", "stock": 1}',
+    b'{"name": "X", "price": "1.00", "stock": 1, "extra": {"a": 1, "a": 2}}',
+])
+def test_a_name_given_twice_in_one_object_is_a_400_naming_it(body: bytes) -> None:
+    # It was a 201 with the last value: another parser in the path may take the first.
+    with pytest.raises(Problem) as refused:
+        parse_json(body)
+    assert refused.value.status == 400 and refused.value.slug == "malformed-json"
+    assert "appears twice" in refused.value.detail

@@ -93,15 +93,27 @@ def _number_text(text: str) -> str:
     return text
 
 
-def loads_exact(text: bytes | str) -> Any:
-    """`json.loads` with numbers as Decimal and int, never float.
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 8259 §4: with repeated names "the behavior of software ... is unpredictable";
+    # one parser taking the first and another the last is how a check gets bypassed.
+    names: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in names:
+            raise ValueError(f"the name {name!r} appears twice in one object")
+        names[name] = value
+    return names
 
-    Raises ValueError for NaN/Infinity, NumberTooLong (a ValueError) for a number longer
-    than MAX_NUMBER_CHARS.
+
+def loads_exact(text: bytes | str) -> Any:
+    """`json.loads` with numbers as Decimal and int, never float, and each name once per
+    object.
+
+    Raises ValueError for NaN/Infinity or a name repeated within an object (RFC 8259 §4),
+    NumberTooLong (a ValueError) for a number longer than MAX_NUMBER_CHARS.
     """
     return json.loads(text, parse_int=lambda number: int(_number_text(number)),
                       parse_float=lambda number: Decimal(_number_text(number)),
-                      parse_constant=_not_json)
+                      parse_constant=_not_json, object_pairs_hook=_unique_names)
 
 
 def parse_json(raw_body: bytes | str | None) -> Any:
