@@ -280,10 +280,17 @@ def stop_stack(paths: SupervisorPaths) -> str:
 
 def cmd_down(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop down`: stop supervisord and its programs (`stop_stack`). 0 when it stopped or no
-    stack ran; 1, saying what to do, when supervisord is still alive or still answering.
+    stack ran; 1, saying what to do, when supervisord is still alive or still answering, or
+    does not answer at all (stopped with `kill -STOP`, stuck).
     `paths`: the supervisord's folders (default: the stack's, under `var/`).
     """
-    outcome = stop_stack(supervisor_paths(paths))
+    from shop_local.stack.supervisor import NotAnswering
+
+    try:
+        outcome = stop_stack(supervisor_paths(paths))
+    except NotAnswering as exc:
+        say(str(exc))
+        return 1
     if outcome == NOT_RUNNING:
         say("the stack is not running")
     elif outcome == STOPPED:
@@ -293,14 +300,19 @@ def cmd_down(_args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
 
 def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop status`: print the health table and each program's state; 0 when every component is
-    healthy, else 1. `paths`: the supervisord's folders (default: the stack's, under `var/`).
+    healthy, else 1 (also when supervisord does not answer, said with what to do). `paths`: the
+    supervisord's folders (default: the stack's, under `var/`).
     """
     from shop_local.stack import status, supervisor
 
     env = load_env()
     table, healthy = status.status_table(env)
     print(table)
-    states = supervisor.process_states(supervisor_paths(paths))
+    try:
+        states = supervisor.process_states(supervisor_paths(paths))
+    except supervisor.NotAnswering as exc:
+        print(f"\nprocesses: unknown: {exc}")
+        return 1
     if states:
         print("\nprocesses: " + ", ".join(f"{n} {s}" for n, s in sorted(states.items())))
     else:
@@ -361,12 +373,14 @@ def confirmed(args: argparse.Namespace) -> bool:
 def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop reset [--yes]`: after confirmation, stop the stack and remove what `shop setup`
     created on the host's servers (stack.reset); `.env` and var/ stay. 0 when done or when
-    there is no `.env` (nothing was set up), 1 when not confirmed. Raises what the servers
+    there is no `.env` (nothing was set up), 1 when not confirmed or when supervisord is still
+    running or does not answer (then nothing is removed). Raises what the servers
     raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError). `paths`:
     the supervisord's folders (default: the stack's, under `var/`).
     """
     from shop_local.stack import reset
     from shop_local.stack.backing import ensure_backing_services
+    from shop_local.stack.supervisor import NotAnswering
 
     if not ENV_FILE.exists():
         say(f"no {ENV_FILE.relative_to(ROOT)}: nothing was set up, nothing to remove")
@@ -375,7 +389,12 @@ def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
         say("nothing removed (pass --yes to reset without a question)")
         return 1
     env = read_env(ENV_FILE)
-    outcome = stop_stack(supervisor_paths(paths))
+    try:
+        outcome = stop_stack(supervisor_paths(paths))
+    except NotAnswering as exc:
+        # Whether the stack still runs is unknown: removing its data could break it.
+        say(f"nothing removed: {exc}")
+        return 1
     if outcome == STILL_RUNNING:
         # Dropping the databases and users under running services would leave them failing.
         say("nothing removed: the stack is still running")
