@@ -69,6 +69,8 @@ def load_env() -> dict[str, str]:
 # "superadmin <email> created", "... exists", or "... exists, but its password is not ...".
 SUPERADMIN_CREATED = " created"
 ACCOUNT_LEFT_UNCHANGED = "left unchanged"
+# ... or "account <email> exists as an enduser and was not made a superadmin".
+NOT_MADE_SUPERADMIN = "was not made a superadmin"
 # Set in `.env` while its SHOP_SUPERADMIN_PASSWORD is known not to be the account's, so that
 # `make postman` (tests/postman/newman.sh) stops with this reason instead of failing logins.
 NOT_IN_EFFECT_SETTING = "SHOP_SUPERADMIN_PASSWORD_NOT_IN_EFFECT"
@@ -108,17 +110,36 @@ def record_password_in_effect(in_effect: bool, email: str) -> None:
     set_key(str(ENV_FILE), NOT_IN_EFFECT_SETTING, reason, quote_mode="always")
 
 
-def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> None:
-    """Create `.env`'s superadmin through the user service's task (an existing account is left
-    as it is), say what became of it and mark `.env` accordingly (`record_password_in_effect`).
-    RuntimeError when the task fails.
+class NotASuperadmin(RuntimeError):
+    """The address is an existing account of another role, which was left as it is; the
+    message says so and what to do.
+    """
+
+
+def create_superadmin(email: str, password: str) -> str:
+    """Run the user service's `create_superadmin` task and return its answer. NotASuperadmin
+    when the address belongs to an account of another role (its role is never changed);
+    task.ArgumentsRefused (one line per wrong field) when the email or password is not one
+    sign-up accepts; RuntimeError when the task fails.
     """
     from shop_local.stack import task
 
+    answer = task.run_task("user", "create_superadmin", {"email": email, "password": password})
+    if answer.endswith(NOT_MADE_SUPERADMIN):
+        raise NotASuperadmin(
+            f"{answer}: no `shop` command or API changes an account's role. Choose another "
+            f"address (`shop create-superadmin --email E`, or SHOP_SUPERADMIN_EMAIL in "
+            f"{ENV_FILE.name})")
+    return answer
+
+
+def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> None:
+    """Create `.env`'s superadmin through the user service's task (an existing account is left
+    as it is), say what became of it and mark `.env` accordingly (`record_password_in_effect`).
+    RuntimeError when the task fails, NotASuperadmin when the address is an enduser's.
+    """
     email = env["SHOP_SUPERADMIN_EMAIL"]
-    answer = task.run_task("user", "create_superadmin", {
-        "email": email, "password": env["SHOP_SUPERADMIN_PASSWORD"],
-    })
+    answer = create_superadmin(email, env["SHOP_SUPERADMIN_PASSWORD"])
     report, in_effect = superadmin_report(answer, email, generated_password)
     say(report)
     record_password_in_effect(in_effect, email)
@@ -337,18 +358,28 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_create_superadmin(args: argparse.Namespace) -> int:
     """`shop create-superadmin [--email E] [--password P]`: create that superadmin (default:
-    `.env`'s) through the user service's task; RuntimeError when the task fails (a bad
-    address or password).
+    `.env`'s) through the user service's task. 0 when it was created or exists; 2, one line
+    per wrong field, when the email or password is not one sign-up accepts; 1 when the
+    address is an account of another role (left as it is; said what to do). RuntimeError when
+    the task fails.
     """
-    from shop_local.stack.task import run_task
+    from shop_local.stack.task import ArgumentsRefused
 
     env, generated = prepare_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
-    if email == env["SHOP_SUPERADMIN_EMAIL"] and password == env["SHOP_SUPERADMIN_PASSWORD"]:
-        ensure_superadmin(env, generated)
-    else:  # not `.env`'s account: nothing to say about `.env`
-        say(run_task("user", "create_superadmin", {"email": email, "password": password}))
+    try:
+        if email == env["SHOP_SUPERADMIN_EMAIL"] and password == env["SHOP_SUPERADMIN_PASSWORD"]:
+            ensure_superadmin(env, generated)
+        else:  # not `.env`'s account: nothing to say about `.env`
+            say(create_superadmin(email, password))
+    except ArgumentsRefused as exc:
+        for line in str(exc).splitlines():
+            say(line)
+        return 2
+    except NotASuperadmin as exc:
+        say(str(exc))
+        return 1
     return 0
 
 
