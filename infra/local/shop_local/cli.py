@@ -341,10 +341,29 @@ def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) 
     return 0 if healthy else 1
 
 
+def log_names() -> set[str]:
+    """The names `shop logs` takes: every program `shop up` supervises (from `.env`, or the
+    example before there is one), `supervisord`, and `lambda/<function-name>` for each
+    function's log already in `var/logs/lambda/`.
+    """
+    from shop_local.stack import status
+
+    env = read_env(ENV_FILE if ENV_FILE.exists() else ENV_EXAMPLE)
+    names = {program.name for program in status.all_programs(env)} | {"supervisord"}
+    names |= {f"lambda/{path.stem}" for path in (LOGS / "lambda").glob("*.log")}
+    return names
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     """`shop logs NAME [-f] [-n 50]`: `tail` the last lines of `var/logs/<NAME>.log` (following
-    it with `-f`); 1 when there is no such log, else tail's exit status.
+    it with `-f`); 2, listing the names, when NAME is none of `log_names` (so no path outside
+    `var/logs` is ever read), 1 when that log is not written yet, else tail's exit status.
     """
+    names = log_names()
+    if args.service not in names:
+        say(f"there is no log called {args.service!r}; the names are: "
+            f"{', '.join(sorted(names))}")
+        return 2
     path = LOGS / f"{args.service}.log"
     if not path.exists():
         say(f"no log for {args.service!r} yet ({path})")
@@ -354,6 +373,19 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return subprocess.call(command)
     except KeyboardInterrupt:
         return 0
+
+
+def line_count(text: str) -> int:
+    """`shop logs -n`'s value: a whole number of lines, 0 or more (0 with `-f`: only lines
+    written from now on, as `tail -n 0 -F`). argparse.ArgumentTypeError otherwise.
+    """
+    try:
+        lines = int(text)
+    except ValueError:
+        lines = -1
+    if lines < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of lines (0 or more)")
+    return lines
 
 
 def cmd_create_superadmin(args: argparse.Namespace) -> int:
@@ -476,7 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs = commands.add_parser("logs", help="show a service's log")
     logs.add_argument("service")
     logs.add_argument("-f", "--follow", action="store_true")
-    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("-n", "--lines", type=line_count, default=50,
+                      help="how many of the last lines (0 or more; default 50)")
     logs.set_defaults(run=cmd_logs)
 
     admin = commands.add_parser("create-superadmin", help="create the superadmin")
