@@ -68,8 +68,10 @@ bench: install $(BENCH_STAMP)
 
 # Leaves nothing of the shop behind: `shop reset` (when the venv is there to run it)
 # stops the stack and removes the databases, roles, RabbitMQ vhost and users, Redis
-# users and keys `shop setup` made; then what the stack wrote and the venv go. `.env`
-# stays (its settings may be yours). A reset that fails does not stop the removal.
+# users and keys `shop setup` made; then what the stack wrote, the venv, the metadata
+# `pip install -e` wrote (*.egg-info) and newman's npm packages go. `.env` stays (its
+# settings may be yours), and so do the Debian packages. A reset that fails does not
+# stop the removal.
 clean:
 	-test ! -x $(BIN)/shop || $(BIN)/shop reset --yes
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) *.egg-info $(POSTMAN)/node_modules

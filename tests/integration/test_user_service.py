@@ -298,3 +298,11 @@ def test_create_superadmin_is_idempotent_and_tells_a_stale_password(
     assert login(user_service, email)  # the original password still works
     assert count(stack, "SELECT count(*) FROM users WHERE email = :e AND role = 'superadmin'",
                  e=email) == 1
+    # An enduser's address is said to be one, and stays an enduser (no promotion).
+    enduser = unique_email("ann")
+    register(user_service, email=enduser)
+    answer = stack.run_task("user", "create_superadmin", email=enduser.upper(),
+                            password=DEFAULT_PASSWORD)
+    assert answer == f"account {enduser} exists as an enduser and was not made a superadmin"
+    assert count(stack, "SELECT count(*) FROM users WHERE email = :e AND role = 'enduser'",
+                 e=enduser) == 1

@@ -88,3 +88,32 @@ def test_commands_that_create_no_account_do_not_print_a_generated_password(
     out = capsys.readouterr().out
     password = cli.read_env(env_file)["SHOP_SUPERADMIN_PASSWORD"]
     assert password not in out and "generated SHOP_SUPERADMIN_PASSWORD in .env" in out
+
+
+def test_a_wrong_email_and_password_are_said_one_line_each_without_a_traceback(
+        env_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The user service's real task checks them before it needs a database.
+    assert cli.main(["create-superadmin", "--email", "bad", "--password", "x"]) == 2
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(":")[:2] for line in lines[-2:]] == [["shop", " email"],
+                                                            ["shop", " password"]]
+    assert "not a valid email address" in lines[-2] and "at least 10 characters" in lines[-1]
+    assert "Traceback" not in captured.out + captured.err
+    assert "ValidationError" not in captured.out + captured.err
+
+
+ENDUSER_ANSWER = f"account {EMAIL} exists as an enduser and was not made a superadmin"
+
+
+@pytest.mark.parametrize("argv", [["create-superadmin"],
+                                  ["create-superadmin", "--email", EMAIL,
+                                   "--password", "another-horse-7"]])
+def test_an_enduser_address_is_not_reported_as_a_superadmin(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        argv: list[str]) -> None:
+    task_answering(monkeypatch, ENDUSER_ANSWER)
+    assert cli.main(argv) == 1
+    out = capsys.readouterr().out
+    assert ENDUSER_ANSWER in out and "Choose another address" in out
+    assert "superadmin admin@example.com exists" not in out and "its password is" not in out

@@ -69,6 +69,8 @@ def load_env() -> dict[str, str]:
 # "superadmin <email> created", "... exists", or "... exists, but its password is not ...".
 SUPERADMIN_CREATED = " created"
 ACCOUNT_LEFT_UNCHANGED = "left unchanged"
+# ... or "account <email> exists as an enduser and was not made a superadmin".
+NOT_MADE_SUPERADMIN = "was not made a superadmin"
 # Set in `.env` while its SHOP_SUPERADMIN_PASSWORD is known not to be the account's, so that
 # `make postman` (tests/postman/newman.sh) stops with this reason instead of failing logins.
 NOT_IN_EFFECT_SETTING = "SHOP_SUPERADMIN_PASSWORD_NOT_IN_EFFECT"
@@ -108,17 +110,36 @@ def record_password_in_effect(in_effect: bool, email: str) -> None:
     set_key(str(ENV_FILE), NOT_IN_EFFECT_SETTING, reason, quote_mode="always")
 
 
-def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> None:
-    """Create `.env`'s superadmin through the user service's task (an existing account is left
-    as it is), say what became of it and mark `.env` accordingly (`record_password_in_effect`).
-    RuntimeError when the task fails.
+class NotASuperadmin(RuntimeError):
+    """The address is an existing account of another role, which was left as it is; the
+    message says so and what to do.
+    """
+
+
+def create_superadmin(email: str, password: str) -> str:
+    """Run the user service's `create_superadmin` task and return its answer. NotASuperadmin
+    when the address belongs to an account of another role (its role is never changed);
+    task.ArgumentsRefused (one line per wrong field) when the email or password is not one
+    sign-up accepts; RuntimeError when the task fails.
     """
     from shop_local.stack import task
 
+    answer = task.run_task("user", "create_superadmin", {"email": email, "password": password})
+    if answer.endswith(NOT_MADE_SUPERADMIN):
+        raise NotASuperadmin(
+            f"{answer}: no `shop` command or API changes an account's role. Choose another "
+            f"address (`shop create-superadmin --email E`, or SHOP_SUPERADMIN_EMAIL in "
+            f"{ENV_FILE.name})")
+    return answer
+
+
+def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> None:
+    """Create `.env`'s superadmin through the user service's task (an existing account is left
+    as it is), say what became of it and mark `.env` accordingly (`record_password_in_effect`).
+    RuntimeError when the task fails, NotASuperadmin when the address is an enduser's.
+    """
     email = env["SHOP_SUPERADMIN_EMAIL"]
-    answer = task.run_task("user", "create_superadmin", {
-        "email": email, "password": env["SHOP_SUPERADMIN_PASSWORD"],
-    })
+    answer = create_superadmin(email, env["SHOP_SUPERADMIN_PASSWORD"])
     report, in_effect = superadmin_report(answer, email, generated_password)
     say(report)
     record_password_in_effect(in_effect, email)
@@ -280,10 +301,17 @@ def stop_stack(paths: SupervisorPaths) -> str:
 
 def cmd_down(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop down`: stop supervisord and its programs (`stop_stack`). 0 when it stopped or no
-    stack ran; 1, saying what to do, when supervisord is still alive or still answering.
+    stack ran; 1, saying what to do, when supervisord is still alive or still answering, or
+    does not answer at all (stopped with `kill -STOP`, stuck).
     `paths`: the supervisord's folders (default: the stack's, under `var/`).
     """
-    outcome = stop_stack(supervisor_paths(paths))
+    from shop_local.stack.supervisor import NotAnswering
+
+    try:
+        outcome = stop_stack(supervisor_paths(paths))
+    except NotAnswering as exc:
+        say(str(exc))
+        return 1
     if outcome == NOT_RUNNING:
         say("the stack is not running")
     elif outcome == STOPPED:
@@ -293,14 +321,19 @@ def cmd_down(_args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
 
 def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop status`: print the health table and each program's state; 0 when every component is
-    healthy, else 1. `paths`: the supervisord's folders (default: the stack's, under `var/`).
+    healthy, else 1 (also when supervisord does not answer, said with what to do). `paths`: the
+    supervisord's folders (default: the stack's, under `var/`).
     """
     from shop_local.stack import status, supervisor
 
     env = load_env()
     table, healthy = status.status_table(env)
     print(table)
-    states = supervisor.process_states(supervisor_paths(paths))
+    try:
+        states = supervisor.process_states(supervisor_paths(paths))
+    except supervisor.NotAnswering as exc:
+        print(f"\nprocesses: unknown: {exc}")
+        return 1
     if states:
         print("\nprocesses: " + ", ".join(f"{n} {s}" for n, s in sorted(states.items())))
     else:
@@ -308,10 +341,29 @@ def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) 
     return 0 if healthy else 1
 
 
+def log_names() -> set[str]:
+    """The names `shop logs` takes: every program `shop up` supervises (from `.env`, or the
+    example before there is one), `supervisord`, and `lambda/<function-name>` for each
+    function's log already in `var/logs/lambda/`.
+    """
+    from shop_local.stack import status
+
+    env = read_env(ENV_FILE if ENV_FILE.exists() else ENV_EXAMPLE)
+    names = {program.name for program in status.all_programs(env)} | {"supervisord"}
+    names |= {f"lambda/{path.stem}" for path in (LOGS / "lambda").glob("*.log")}
+    return names
+
+
 def cmd_logs(args: argparse.Namespace) -> int:
     """`shop logs NAME [-f] [-n 50]`: `tail` the last lines of `var/logs/<NAME>.log` (following
-    it with `-f`); 1 when there is no such log, else tail's exit status.
+    it with `-f`); 2, listing the names, when NAME is none of `log_names` (so no path outside
+    `var/logs` is ever read), 1 when that log is not written yet, else tail's exit status.
     """
+    names = log_names()
+    if args.service not in names:
+        say(f"there is no log called {args.service!r}; the names are: "
+            f"{', '.join(sorted(names))}")
+        return 2
     path = LOGS / f"{args.service}.log"
     if not path.exists():
         say(f"no log for {args.service!r} yet ({path})")
@@ -323,20 +375,43 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return 0
 
 
+def line_count(text: str) -> int:
+    """`shop logs -n`'s value: a whole number of lines, 0 or more (0 with `-f`: only lines
+    written from now on, as `tail -n 0 -F`). argparse.ArgumentTypeError otherwise.
+    """
+    try:
+        lines = int(text)
+    except ValueError:
+        lines = -1
+    if lines < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of lines (0 or more)")
+    return lines
+
+
 def cmd_create_superadmin(args: argparse.Namespace) -> int:
     """`shop create-superadmin [--email E] [--password P]`: create that superadmin (default:
-    `.env`'s) through the user service's task; RuntimeError when the task fails (a bad
-    address or password).
+    `.env`'s) through the user service's task. 0 when it was created or exists; 2, one line
+    per wrong field, when the email or password is not one sign-up accepts; 1 when the
+    address is an account of another role (left as it is; said what to do). RuntimeError when
+    the task fails.
     """
-    from shop_local.stack.task import run_task
+    from shop_local.stack.task import ArgumentsRefused
 
     env, generated = prepare_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
-    if email == env["SHOP_SUPERADMIN_EMAIL"] and password == env["SHOP_SUPERADMIN_PASSWORD"]:
-        ensure_superadmin(env, generated)
-    else:  # not `.env`'s account: nothing to say about `.env`
-        say(run_task("user", "create_superadmin", {"email": email, "password": password}))
+    try:
+        if email == env["SHOP_SUPERADMIN_EMAIL"] and password == env["SHOP_SUPERADMIN_PASSWORD"]:
+            ensure_superadmin(env, generated)
+        else:  # not `.env`'s account: nothing to say about `.env`
+            say(create_superadmin(email, password))
+    except ArgumentsRefused as exc:
+        for line in str(exc).splitlines():
+            say(line)
+        return 2
+    except NotASuperadmin as exc:
+        say(str(exc))
+        return 1
     return 0
 
 
@@ -361,12 +436,14 @@ def confirmed(args: argparse.Namespace) -> bool:
 def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) -> int:
     """`shop reset [--yes]`: after confirmation, stop the stack and remove what `shop setup`
     created on the host's servers (stack.reset); `.env` and var/ stay. 0 when done or when
-    there is no `.env` (nothing was set up), 1 when not confirmed. Raises what the servers
+    there is no `.env` (nothing was set up), 1 when not confirmed or when supervisord is still
+    running or does not answer (then nothing is removed). Raises what the servers
     raise (pg8000 DatabaseError, CalledProcessError from `rabbitmqctl`, RedisError). `paths`:
     the supervisord's folders (default: the stack's, under `var/`).
     """
     from shop_local.stack import reset
     from shop_local.stack.backing import ensure_backing_services
+    from shop_local.stack.supervisor import NotAnswering
 
     if not ENV_FILE.exists():
         say(f"no {ENV_FILE.relative_to(ROOT)}: nothing was set up, nothing to remove")
@@ -375,7 +452,12 @@ def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
         say("nothing removed (pass --yes to reset without a question)")
         return 1
     env = read_env(ENV_FILE)
-    outcome = stop_stack(supervisor_paths(paths))
+    try:
+        outcome = stop_stack(supervisor_paths(paths))
+    except NotAnswering as exc:
+        # Whether the stack still runs is unknown: removing its data could break it.
+        say(f"nothing removed: {exc}")
+        return 1
     if outcome == STILL_RUNNING:
         # Dropping the databases and users under running services would leave them failing.
         say("nothing removed: the stack is still running")
@@ -426,7 +508,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs = commands.add_parser("logs", help="show a service's log")
     logs.add_argument("service")
     logs.add_argument("-f", "--follow", action="store_true")
-    logs.add_argument("-n", "--lines", type=int, default=50)
+    logs.add_argument("-n", "--lines", type=line_count, default=50,
+                      help="how many of the last lines (0 or more; default 50)")
     logs.set_defaults(run=cmd_logs)
 
     admin = commands.add_parser("create-superadmin", help="create the superadmin")

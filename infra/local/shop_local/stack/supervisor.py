@@ -7,8 +7,10 @@ supervisord of their own beside a live stack.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -60,10 +62,37 @@ class SupervisorPaths:
 
 
 DEFAULT_PATHS = SupervisorPaths.under(VAR)
+# Seconds an XML-RPC call may wait for supervisord (connect, send, each read). Its answers
+# take milliseconds; one stopped (`kill -STOP`) or wedged accepts and never answers.
+RPC_TIMEOUT_SECONDS = 5.0
 
 
 class AlreadyRunning(RuntimeError):
     """A supervisord already answers on this socket; starting another would fight it."""
+
+
+class NotAnswering(RuntimeError):
+    """A supervisord took the call on its socket but gave no answer within
+    RPC_TIMEOUT_SECONDS (stopped with SIGSTOP, or wedged). `pid`: the one in its pid file,
+    None when that cannot be read. The message says what to do.
+    """
+
+    def __init__(self, paths: SupervisorPaths) -> None:
+        self.pid = recorded_pid(paths)
+        who = "supervisord" if self.pid is None else f"supervisord (pid {self.pid})"
+        pid = "<pid>" if self.pid is None else str(self.pid)
+        super().__init__(
+            f"{who} does not answer on {paths.socket} within {RPC_TIMEOUT_SECONDS:g} s: it may "
+            f"be stopped (`kill -STOP`) or stuck. Resume it with `kill -CONT {pid}`, or end it "
+            f"with `kill {pid}` (`kill -9 {pid}` if it does not exit), then try again")
+
+
+def recorded_pid(paths: SupervisorPaths = DEFAULT_PATHS) -> int | None:
+    """The pid in supervisord's pid file, or None when there is none or it is not a number."""
+    try:
+        return int(paths.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -141,20 +170,49 @@ def render_config(
     return "\n".join(lines)
 
 
+class _TimedUnixConnection(http.client.HTTPConnection):
+    """An HTTP connection over the Unix socket `socketfile`, with its `timeout` on the socket:
+    supervisor's own (`supervisor.xmlrpc.UnixStreamHTTPConnection`) ignores the timeout, so a
+    silent supervisord would block a call forever.
+    """
+
+    def __init__(self, socketfile: str, timeout: float) -> None:
+        # The host only fills the Host header; the socket file is what is connected to.
+        super().__init__("localhost", timeout=timeout)
+        self.socketfile = socketfile
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.socketfile)
+
+
 def rpc(paths: SupervisorPaths = DEFAULT_PATHS) -> Any:
     """An XML-RPC proxy of the supervisord answering on `paths.socket`
-    (http://supervisord.org/api.html); calls raise OSError when none answers there.
+    (http://supervisord.org/api.html); calls raise OSError when none answers there, and
+    TimeoutError (an OSError) when one takes a call but gives no answer within
+    RPC_TIMEOUT_SECONDS.
     """
     transport = SupervisorTransport(None, None, serverurl=f"unix://{paths.socket}")
+
+    def connection() -> _TimedUnixConnection:
+        return _TimedUnixConnection(str(paths.socket), RPC_TIMEOUT_SECONDS)
+
+    # SupervisorTransport builds its connections with this (supervisor 4's xmlrpc.py).
+    transport._get_connection = connection
     return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
 
 
 def running_pid(paths: SupervisorPaths = DEFAULT_PATHS) -> int | None:
-    """The pid of the supervisord answering on this socket, or None (a stale socket is None)."""
+    """The pid of the supervisord answering on this socket, or None (a stale socket is None).
+    NotAnswering when one takes the call but does not answer.
+    """
     if not paths.socket.exists():
         return None
     try:
         return int(rpc(paths).supervisor.getPID())
+    except TimeoutError as exc:
+        raise NotAnswering(paths) from exc
     except (OSError, xmlrpc.client.Fault):
         return None
 
@@ -194,11 +252,15 @@ def shutdown(paths: SupervisorPaths = DEFAULT_PATHS, timeout: float = 60) -> boo
     Waiting for the process itself, not just for its socket to go quiet: it stops
     answering before its programs are down, and a new `shop up` started in that
     window would find the socket and the ports still taken. False when none ran.
+    NotAnswering when supervisord takes a call but does not answer it.
     """
     pid = running_pid(paths)
     if pid is None:
         return False
-    rpc(paths).supervisor.shutdown()
+    try:
+        rpc(paths).supervisor.shutdown()
+    except TimeoutError as exc:
+        raise NotAnswering(paths) from exc
     deadline = time.monotonic() + timeout
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -207,10 +269,13 @@ def shutdown(paths: SupervisorPaths = DEFAULT_PATHS, timeout: float = 60) -> boo
 
 def process_states(paths: SupervisorPaths = DEFAULT_PATHS) -> dict[str, str]:
     """Each program's state name (`RUNNING`, `STARTING`, `BACKOFF`, `EXITED`, …), by program
-    name; empty when no supervisord answers.
+    name; empty when no supervisord is there. NotAnswering when one takes the call but does
+    not answer it.
     """
     try:
         return {p["name"]: p["statename"] for p in rpc(paths).supervisor.getAllProcessInfo()}
+    except TimeoutError as exc:
+        raise NotAnswering(paths) from exc
     except (OSError, xmlrpc.client.Fault):
         return {}
 

@@ -14,13 +14,26 @@ import sys
 
 from shop_local.apps import function_dir
 
+# The child's exit status when the task refused its arguments (a pydantic ValidationError).
+REFUSED_ARGUMENTS = 2
+
+
+class ArgumentsRefused(RuntimeError):
+    """The task refused its arguments; the message has one line per wrong field,
+    `<field>: <why>`.
+    """
+
 
 def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
-    """Run the task in a child process and return what it printed."""
+    """Run the task in a child process and return what it printed. ArgumentsRefused when the
+    task refused its arguments, RuntimeError (with the child's traceback) when it failed.
+    """
     result = subprocess.run(
         [sys.executable, "-m", "shop_local.stack.task", service, function, json.dumps(arguments)],
         capture_output=True, text=True, timeout=120, check=False,
     )
+    if result.returncode == REFUSED_ARGUMENTS:
+        raise ArgumentsRefused(result.stderr.strip())
     if result.returncode != 0:
         raise RuntimeError(f"{service}.{function} failed:\n{result.stderr.strip()}")
     return result.stdout.strip()
@@ -29,15 +42,25 @@ def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
 def main(argv: list[str]) -> int:
     """The child's side of `run_task`: argv is [service, function, JSON object of keyword
     arguments]; imports `functions/<service>/chalicelib/tasks.py` from that folder, calls the
-    function and prints its result. Returns 0; an exception (an unknown function, a bad
-    argument, the task's own error) ends the process with a traceback, which `run_task` turns
-    into a RuntimeError.
+    function and prints its result. Returns 0, or REFUSED_ARGUMENTS after printing one line per
+    wrong field to stderr when the task raised a pydantic ValidationError; any other exception
+    (an unknown function, a missing argument, the task's own error) ends the process with a
+    traceback, which `run_task` turns into a RuntimeError.
     """
+    from pydantic import ValidationError
+
     service, function, arguments = argv[0], argv[1], json.loads(argv[2] if len(argv) > 2 else "{}")
     os.chdir(function_dir(service))
     sys.path.insert(0, str(function_dir(service)))
     tasks = importlib.import_module("chalicelib.tasks")
-    print(getattr(tasks, function)(**arguments))
+    try:
+        print(getattr(tasks, function)(**arguments))
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            field = ".".join(str(part) for part in error["loc"]) or "arguments"
+            why = error["msg"].removeprefix("Value error, ")  # pydantic's wrapper of a ValueError
+            print(f"{field}: {why}", file=sys.stderr)
+        return REFUSED_ARGUMENTS
     return 0
 
 

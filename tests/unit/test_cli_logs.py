@@ -1,0 +1,70 @@
+"""`shop logs NAME`: only the stack's own log names are read, an unknown one is answered with
+the list of names, and `-n` takes no negative count.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shop_local import cli
+
+
+@pytest.fixture
+def logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `var/logs` in `tmp_path`, with the user service's log and one function's."""
+    folder = tmp_path / "var" / "logs"
+    (folder / "lambda").mkdir(parents=True)
+    (folder / "user.log").write_text("user started\n")
+    (folder / "lambda" / "shop-user-dev-api.log").write_text("START RequestId\n")
+    monkeypatch.setattr(cli, "LOGS", folder)
+    return folder
+
+
+def test_a_programs_log_is_shown(logs: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["logs", "user", "-n", "5"]) == 0
+    assert "user started" in capfd.readouterr().out
+
+
+def test_a_functions_log_is_shown(logs: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["logs", "lambda/shop-user-dev-api"]) == 0
+    assert "START RequestId" in capfd.readouterr().out
+
+
+def test_an_unknown_name_lists_the_names(logs: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["logs", "nope"]) == 2
+    out = capfd.readouterr().out
+    assert "no log called 'nope'" in out
+    for name in ("user", "product", "order", "lambda", "supervisord", "prometheus",
+                 "lambda/shop-user-dev-api"):
+        assert f" {name}," in out or out.rstrip().endswith(f" {name}")
+
+
+def test_a_known_log_not_written_yet_says_so(logs: Path,
+                                             capfd: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["logs", "product"]) == 1
+    assert "no log for 'product' yet" in capfd.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["../../secret", "../logs/../../secret", "/tmp/../secret",
+                                  "lambda/../../../secret"])
+def test_no_file_outside_the_logs_is_read(logs: Path, name: str,
+                                          capfd: pytest.CaptureFixture[str]) -> None:
+    (logs.parent.parent / "secret.log").write_text("the secret\n")
+    assert cli.main(["logs", name]) == 2
+    out = capfd.readouterr().out
+    assert "the secret" not in out and "the names are" in out
+
+
+@pytest.mark.parametrize("lines", ["-5", "many", "1.5"])
+def test_a_count_of_lines_below_0_or_not_whole_is_refused(
+        lines: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.build_parser().parse_args(["logs", "user", "-n", lines])
+    assert exited.value.code == 2
+    assert "not a number of lines (0 or more)" in capsys.readouterr().err
+
+
+def test_0_lines_is_a_count() -> None:
+    assert cli.build_parser().parse_args(["logs", "user", "-n", "0"]).lines == 0
