@@ -12,6 +12,7 @@ from shop_local.paths import GATEWAY_RESPONSES_FILE
 from shop_local.runtime.gateway.gateway_responses import (
     FUNCTION_FAILED,
     INTEGRATION_TIMEOUT,
+    LAMBDA_PAYLOAD_TOO_LARGE,
     MISSING_AUTHENTICATION_TOKEN,
     REQUEST_TOO_LARGE,
     GatewayResponses,
@@ -82,6 +83,7 @@ def test_stock_gateway_answers_are_api_gateways() -> None:
         REQUEST_TOO_LARGE: (413, "Request Too Long"),
         FUNCTION_FAILED: (502, "Internal server error"),
         INTEGRATION_TIMEOUT: (504, "Endpoint request timed out"),
+        LAMBDA_PAYLOAD_TOO_LARGE: (413, "Request Too Long"),
     }
     for kind, (status, message) in expected.items():
         response = stock.render(kind, CONTEXT)
@@ -108,11 +110,15 @@ def test_a_customised_response_renders_its_template_and_headers() -> None:
 def test_the_shop_keeps_every_gateway_answer_a_problem() -> None:
     shop = GatewayResponses.load(GATEWAY_RESPONSES_FILE)
     for kind in (MISSING_AUTHENTICATION_TOKEN, REQUEST_TOO_LARGE, FUNCTION_FAILED,
-                 INTEGRATION_TIMEOUT):
-        response = shop.render(kind, CONTEXT)
+                 INTEGRATION_TIMEOUT, LAMBDA_PAYLOAD_TOO_LARGE):
+        response = shop.render(kind, {**CONTEXT, "path": '/users/m"e%20'})
         body = json.loads(response.body)
         assert dict(response.headers)["Content-Type"] == "application/problem+json"
         assert body["status"] == response.status == kind.status
         assert {"type", "title", "detail"} <= set(body)
+        # RFC 9457 §3.1.5, as the services' own problems: the path as requested.
+        assert body["instance"] == '/users/m"e%20'
+    assert "10 MB" in json.loads(shop.render(REQUEST_TOO_LARGE, CONTEXT).body)["detail"]
+    assert "6 MB" in json.loads(shop.render(LAMBDA_PAYLOAD_TOO_LARGE, CONTEXT).body)["detail"]
     no_route = json.loads(shop.render(MISSING_AUTHENTICATION_TOKEN, CONTEXT).body)
     assert no_route["detail"] == "no route for DELETE /users/me"

@@ -99,3 +99,25 @@ def test_a_malformed_request_is_a_400_problem_and_closes(user_service: ShopClien
     assert f"content-type: {PROBLEM}".encode() in head.lower()
     assert json.loads(body)["status"] == 400
     assert answer.count(b"HTTP/1.1 ") == 1  # the request behind it never ran
+
+
+def test_a_body_whose_event_is_over_6_mb_is_a_logged_413_problem(stack: ThrowawayStack) -> None:
+    service = stack.start("user", port=free_port())
+    try:
+        body = b'{"email": "a@example.com", "password": "x"}' + b" " * (7 * 1024 * 1024)
+        response = requests.post(f"http://127.0.0.1:{service.port}/users/login?next=1",
+                                 data=body, timeout=60,
+                                 headers={"Content-Type": "application/json"})
+        assert response.status_code == 413, response.text
+        assert response.headers["Content-Type"] == PROBLEM
+        problem = response.json()
+        assert "6 MB" in problem["detail"] and problem["instance"] == "/users/login"
+        request_id = response.headers["x-amzn-RequestId"]
+        # The connection stays usable and the gateway's own problems name the path.
+        missing = requests.patch(f"http://127.0.0.1:{service.port}/users/me?x=1", timeout=30)
+        assert missing.status_code == 403 and missing.json()["instance"] == "/users/me"
+    finally:
+        service.stop()
+    logged = [line for line in service.log_path.read_text().splitlines()
+              if request_id in line]
+    assert logged and "6291456" in logged[0], service.log_path.read_text()[-2000:]

@@ -7,11 +7,20 @@ so a chunked one over the limit is refused the same way (one that has not fully
 arrived within the body timeout is 408, connection closed); a `mock` method (a CORS
 preflight) answers from its integration response; otherwise the proxy event goes to the
 function through the Lambda service (`Submitter`) and its answer becomes the HTTP
-response. A function error, a malformed answer or an invocation the Lambda service
-refuses is 502 `Internal server error`; no answer within the integration timeout is 504.
+response. A proxy event over Lambda's 6 MB synchronous payload quota (a body under the
+10 MB above, once JSON- or base64-encoded with the headers) is 413 `Request Too Long`
+without invoking, as API Gateway answers when Lambda refuses it. A function error, a
+malformed answer or an invocation the Lambda service refuses is 502 `Internal server
+error`; no answer within the integration timeout is 504. Every 413 of the event, 502 and
+504 is logged (logger `shop.gateway`) with the request id the answer carries.
 Every answer carries `x-amzn-RequestId` (the event's `requestContext.requestId`) and
 `x-amz-apigw-id`, as API Gateway's do. The optional access log (one line per request,
 common log format plus the duration) is redacted: a query string can carry a token.
+
+A gateway-made problem (the shop's gateway responses, the 408 rendered as a problem)
+names the requested path, without the query string, as its `instance` (RFC 9457
+§3.1.5), as the services' own problems do. The HTTP server's 400, 414 and 431 carry none:
+they are answered before a request exists, and a 414's path is the over-long thing refused.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from shop_common.redaction import redact_text
 from shop_local.runtime.gateway.gateway_responses import (
     FUNCTION_FAILED,
     INTEGRATION_TIMEOUT,
+    LAMBDA_PAYLOAD_TOO_LARGE,
     MISSING_AUTHENTICATION_TOKEN,
     REQUEST_TOO_LARGE,
     GatewayResponses,
@@ -48,7 +58,13 @@ from shop_local.runtime.gateway.routes import Integration, RouteTable
 from shop_local.runtime.gateway.settings import GatewaySettings
 from shop_local.runtime.http_server import RAW_HEADER_NAMES
 from shop_local.runtime.ids import request_id as new_request_id
-from shop_local.runtime.invocation import InvocationResult, InvokeError, Submitter
+from shop_local.runtime.invocation import (
+    SYNC_PAYLOAD_LIMIT_BYTES,
+    InvocationResult,
+    InvokeError,
+    RequestTooLarge,
+    Submitter,
+)
 
 log = logging.getLogger("shop.gateway")
 
@@ -63,6 +79,22 @@ class BodyTooLarge(Exception):
 
 class ClientGone(Exception):
     """The client disconnected before its body had arrived: nothing is answered."""
+
+
+def with_instance(content_type: str, body: bytes, path: str) -> bytes:
+    """`body` with `instance` = `path` when it is an `application/problem+json` object
+    without one (RFC 9457 §3.1.5), as the gateway's templated problems and the services'
+    own carry it; any other body unchanged.
+    """
+    if content_type.split(";", 1)[0].strip().lower() != "application/problem+json":
+        return body
+    try:
+        problem = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if not isinstance(problem, dict) or "instance" in problem:
+        return body
+    return orjson.dumps({**problem, "instance": path})
 
 
 def _request_headers(scope: Scope) -> list[tuple[str, str]]:
@@ -126,12 +158,13 @@ class RestApiGateway:
         self.access_log = access_log
         self._pending: set[asyncio.Future[InvocationResult]] = set()
 
-    def _request_timeout(self) -> HttpResponse:
+    def _request_timeout(self, path: str) -> HttpResponse:
         if self.render_error is None:
             return HttpResponse(408, [("Content-Type", "application/json")],
                                 b'{"message":"Request Timeout"}')
         content_type, body = self.render_error(408, "Request Timeout")
-        return HttpResponse(408, [("Content-Type", content_type)], body)
+        return HttpResponse(408, [("Content-Type", content_type)],
+                            with_instance(content_type, body, path))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -176,7 +209,7 @@ class RestApiGateway:
         except BodyTooLarge:
             return self._gateway_response(REQUEST_TOO_LARGE, context), True
         except TimeoutError:
-            return self._request_timeout(), True
+            return self._request_timeout(raw_path), True
         if match.integration.type == "mock":
             return self._mock_response(match.integration), False
 
@@ -193,8 +226,14 @@ class RestApiGateway:
                                   self.routes.binary_media_types, request_id=request_id,
                                   extended_id=extended_id, now=started)
         accept = next((v for k, v in reversed(headers) if k.lower() == "accept"), None)
-        response = await self._invoke(match.integration.function_name,
-                                      orjson.dumps(event), accept, context)
+        payload = orjson.dumps(event)
+        if len(payload) > SYNC_PAYLOAD_LIMIT_BYTES:
+            # Decided here rather than left to the Lambda service: the function is never
+            # started, and the answer names the quota rather than a failed function.
+            return self._payload_too_large(match.integration.function_name, len(payload),
+                                           context), False
+        response = await self._invoke(match.integration.function_name, payload, accept,
+                                      context)
         response.headers.append(("X-Amzn-Trace-Id", event["headers"]["X-Amzn-Trace-Id"]))
         return response, False
 
@@ -218,28 +257,46 @@ class RestApiGateway:
             await settled
         finally:
             timer.cancel()
+        request_id = context["requestId"]
         if not task.done():
             # API Gateway stops waiting; the invocation itself runs on in Lambda.
-            log.warning("%s: Execution failed due to a timeout error", function_name)
+            log.warning("%s: request %s: Execution failed due to a timeout error",
+                        function_name, request_id)
             self._pending.add(task)
             task.add_done_callback(self._forget)
             return self._gateway_response(INTEGRATION_TIMEOUT, context)
         try:
             result = task.result()
+        except RequestTooLarge as exc:  # a Submitter that measures the event otherwise
+            return self._payload_too_large(function_name, None, context, str(exc))
         except InvokeError as exc:
-            log.warning("%s: invocation refused (%s): %s", function_name, exc.error_type, exc)
+            log.warning("%s: request %s: invocation refused (%s): %s", function_name,
+                        request_id, exc.error_type, exc)
             return self._gateway_response(FUNCTION_FAILED, context)
         if result.function_error:
-            log.warning("%s: Lambda execution failed with status 200 due to customer function "
-                        "error: %s", function_name,
+            log.warning("%s: request %s: Lambda execution failed with status 200 due to "
+                        "customer function error: %s", function_name, request_id,
                         result.payload[:2000].decode("utf-8", "replace"))
             return self._gateway_response(FUNCTION_FAILED, context)
         try:
             return parse_proxy_response(result.payload, accept, self.routes.binary_media_types)
         except MalformedProxyResponse as exc:
-            log.warning("%s: Execution failed due to configuration error: Malformed Lambda "
-                        "proxy response (%s)", function_name, exc)
+            log.warning("%s: request %s: Execution failed due to configuration error: "
+                        "Malformed Lambda proxy response (%s)", function_name, request_id, exc)
             return self._gateway_response(FUNCTION_FAILED, context)
+
+    def _payload_too_large(self, function_name: str, size: int | None,
+                           context: dict[str, str], reason: str = "") -> HttpResponse:
+        """413: the proxy event of `size` bytes is over Lambda's synchronous payload quota.
+
+        Logged with the request id the answer carries, so a client's report leads here.
+        """
+        log.warning("%s: request %s: Execution failed: the proxy event%s is over Lambda's "
+                    "synchronous invocation payload limit (%d bytes, 6 MB)%s; the function "
+                    "was not invoked", function_name, context["requestId"],
+                    f" ({size} bytes)" if size is not None else "", SYNC_PAYLOAD_LIMIT_BYTES,
+                    f": {reason}" if reason else "")
+        return self._gateway_response(LAMBDA_PAYLOAD_TOO_LARGE, context)
 
     def _forget(self, task: asyncio.Future[InvocationResult]) -> None:
         self._pending.discard(task)
