@@ -3,11 +3,14 @@ edge (chunked bodies, HEAD, oversized bodies), the gateway's own answers kept pr
 
 from __future__ import annotations
 
+import glob
 import json
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -121,3 +124,15 @@ def test_a_body_whose_event_is_over_6_mb_is_a_logged_413_problem(stack: Throwawa
     logged = [line for line in service.log_path.read_text().splitlines()
               if request_id in line]
     assert logged and "6291456" in logged[0], service.log_path.read_text()[-2000:]
+
+
+def test_a_service_stopped_by_sigterm_cleans_up_and_exits_zero(stack: ThrowawayStack) -> None:
+    # uvicorn re-raised the SIGTERM once serving ended, so the process died before the
+    # Lambda service removed its environments' temporary folder: one left per stop.
+    service = stack.start("user", port=free_port())
+    assert requests.get(service.url + "/health", timeout=10).status_code == 200
+    folders = glob.glob(f"{tempfile.gettempdir()}/shop-lambda-{service.process.pid}-*")
+    assert len(folders) == 1
+    service.process.terminate()
+    assert service.process.wait(30) == 0
+    assert not Path(folders[0]).exists()

@@ -45,8 +45,11 @@ spelled them, so the protocol also keeps the spelled names, in order, in the sco
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, cast
@@ -325,8 +328,8 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
                  render_error: ErrorRenderer = plain_error) -> uvicorn.Server:
     """A uvicorn server for `app` (ASGI 3) on host:port; run it with `await server.serve()`.
 
-    While it serves, uvicorn turns SIGINT/SIGTERM into a graceful stop and re-raises the
-    signal to the previous handler afterwards (`server.should_exit = True` stops it too).
+    While it serves, SIGINT/SIGTERM is a graceful stop (`server.should_exit = True` stops it
+    too), and `serve()` then returns, so the caller's clean-up runs (`StoppingServer`).
     The lifespan protocol is off: the caller starts and stops what the app needs.
     `X-Forwarded-*` headers are not trusted (uvicorn's proxy-headers middleware is off):
     the client's address is the connection's peer, as `sourceIp` is in API Gateway, and
@@ -342,4 +345,29 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
         timeout_keep_alive=max(1, round(limits.idle_timeout)), backlog=limits.backlog,
         timeout_graceful_shutdown=5,
     )
-    return uvicorn.Server(config)
+    return StoppingServer(config)
+
+
+class StoppingServer(uvicorn.Server):
+    """uvicorn's server, except that a SIGINT/SIGTERM that stopped it is not raised again.
+
+    uvicorn re-raises such a signal once serving ends, so its default action ends the
+    process there and then: the caller's clean-up after `serve()` (stopping the execution
+    environments, removing their temporary folders) never ran. Here the process goes on
+    to that clean-up and exits normally.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """Turn SIGINT/SIGTERM into a graceful stop while serving (main thread only), then
+        restore the previous handlers."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

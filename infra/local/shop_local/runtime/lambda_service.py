@@ -81,6 +81,34 @@ PRIVATE_VARIABLES = ("SHOP_LAMBDA_SOCKET_FD", "AWS_LAMBDA_RUNTIME_API", "_HANDLE
 MAX_EVENT_AGE_SECONDS = 6 * 3600.0
 
 
+TMP_ROOT_PREFIX = "shop-lambda-"
+
+
+def remove_stale_tmp_roots(parent: Path | None = None) -> list[Path]:
+    """Remove the environments' temporary folders (`shop-lambda-<pid>-*` under `parent`,
+    default the system's temporary folder) of Lambda services whose process is gone, as a
+    killed one leaves them; return those removed. A folder of a live process is kept.
+    """
+    removed = []
+    for folder in (parent or Path(tempfile.gettempdir())).glob(f"{TMP_ROOT_PREFIX}*-*"):
+        pid_text = folder.name.removeprefix(TMP_ROOT_PREFIX).split("-", 1)[0]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 class ServiceClosing(InvokeError):
     """The Lambda service is shutting down: no invocation starts any more (HTTP 500)."""
 
@@ -332,7 +360,8 @@ class LambdaService:
         self.base_environment = base
         self.logs = LogWriter(self.settings.log_dir,
                               sys.stdout.buffer if echo == "stdout" else echo)
-        self.tmp_root = Path(tempfile.mkdtemp(prefix="shop-lambda-"))
+        remove_stale_tmp_roots()
+        self.tmp_root = Path(tempfile.mkdtemp(prefix=f"{TMP_ROOT_PREFIX}{os.getpid()}-"))
         self._pools: dict[str, FunctionPool] = {}
         for catalog in self.catalogs:
             for spec in catalog.functions:
