@@ -354,10 +354,11 @@ class LambdaService:
                  echo: BinaryIO | Literal["stdout"] | None = "stdout") -> None:
         self.settings = settings or LambdaSettings.from_environ()
         self.catalogs = list(catalogs)
-        base = dict(os.environ if environment is None else environment)
-        for name in PRIVATE_VARIABLES:
-            base.pop(name, None)
-        self.base_environment = base
+        own = dict(os.environ if environment is None else environment)
+        # The Invoke API key is read from here: the service's own, not its functions'.
+        self._invoke_credentials_source = own
+        self.base_environment = {name: value for name, value in own.items()
+                                 if name not in PRIVATE_VARIABLES}
         self.logs = LogWriter(self.settings.log_dir,
                               sys.stdout.buffer if echo == "stdout" else echo)
         remove_stale_tmp_roots()
@@ -435,7 +436,7 @@ class LambdaService:
         from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
         from shop_local.runtime.invoke_auth import InvokeAuth, InvokeCredentials
 
-        credentials = InvokeCredentials.from_environ(self.base_environment)
+        credentials = InvokeCredentials.from_environ(self._invoke_credentials_source)
         if credentials is None:
             log.error("not registering this process's functions in %s: the Invoke API key "
                       "is not set, and a registered port must not answer strangers",
