@@ -117,3 +117,34 @@ def test_an_enduser_address_is_not_reported_as_a_superadmin(
     out = capsys.readouterr().out
     assert ENDUSER_ANSWER in out and "Choose another address" in out
     assert "superadmin admin@example.com exists" not in out and "its password is" not in out
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--email", "", "--password", ""], ["--email: must not be empty",
+                                         "--password: must not be empty"]),
+    (["--email", "other@example.com"], ["--password: give the new superadmin's password"]),
+])
+def test_create_superadmin_refuses_empty_values_and_a_new_account_without_its_password(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        argv: list[str], said: list[str]) -> None:
+    # Both fell back to `.env`'s: '' became its account, and a new address silently got
+    # `.env`'s superadmin password.
+    def must_not_run(*_args: object) -> str:
+        raise AssertionError("the task ran")
+
+    monkeypatch.setattr(task, "run_task", must_not_run)
+    assert cli.main(["create-superadmin", *argv]) == 2
+    out = capsys.readouterr().out
+    assert all(line in out for line in said)
+
+
+def test_create_superadmin_with_another_password_for_an_existing_one_says_so_and_fails(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    cli.prepare_env()
+    task_answering(monkeypatch, f"superadmin {EMAIL} exists, but its password is not the one "
+                                "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    assert cli.main(["create-superadmin", "--email", EMAIL, "--password", "another-pw-123"]) == 1
+    out = capsys.readouterr().out
+    assert "its password is not the one given; it was left unchanged" in out
+    assert "SHOP_SUPERADMIN_PASSWORD" not in out

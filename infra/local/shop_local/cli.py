@@ -390,21 +390,37 @@ def line_count(text: str) -> int:
 
 def cmd_create_superadmin(args: argparse.Namespace) -> int:
     """`shop create-superadmin [--email E] [--password P]`: create that superadmin (default:
-    `.env`'s) through the user service's task. 0 when it was created or exists; 2, one line
-    per wrong field, when the email or password is not one sign-up accepts; 1 when the
-    address is an account of another role (left as it is; said what to do). RuntimeError when
-    the task fails.
+    `.env`'s) through the user service's task. 0 when it was created or exists with that
+    password; 2, one line per wrong field, when the email or password is empty or not one
+    sign-up accepts, or when another address than `.env`'s comes without `--password`; 1 when
+    the address is an account of another role, or a superadmin whose password is another
+    (either left as it is; said what to do). RuntimeError when the task fails.
     """
     from shop_local.stack.task import ArgumentsRefused
 
+    empty = [f"--{name}: must not be empty" for name in ("email", "password")
+             if getattr(args, name) == ""]
+    if empty:
+        say("\n".join(empty))
+        return 2
     env, generated = prepare_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
+    if args.password is None and email != env["SHOP_SUPERADMIN_EMAIL"]:
+        # `.env`'s password belongs to `.env`'s account: another account gets its own.
+        say("--password: give the new superadmin's password (only the superadmin named in "
+            f"{ENV_FILE.name} takes SHOP_SUPERADMIN_PASSWORD)")
+        return 2
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
     try:
         if email == env["SHOP_SUPERADMIN_EMAIL"] and password == env["SHOP_SUPERADMIN_PASSWORD"]:
             ensure_superadmin(env, generated)
         else:  # not `.env`'s account: nothing to say about `.env`
-            say(create_superadmin(email, password))
+            answer = create_superadmin(email, password)
+            if answer.endswith(ACCOUNT_LEFT_UNCHANGED):
+                say(f"superadmin {email} exists, and its password is not the one given; "
+                    "it was left unchanged")
+                return 1
+            say(answer)
     except ArgumentsRefused as exc:
         for line in str(exc).splitlines():
             say(line)
