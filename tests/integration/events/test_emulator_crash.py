@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 import uuid
 from collections import Counter
 from email import message_from_bytes, policy
@@ -41,12 +42,20 @@ QUEUE = "crashtest.signup_email"  # its own queue: the package's emulator never 
 
 
 class KillingMailServer:
-    """Stores messages in memory; kills `victim` at the first RCPT after `kill_after` messages."""
+    """Stores messages in memory; kills `victim` at the first RCPT after `kill_after` messages,
+    then refuses every RCPT until `resume()`.
+
+    The function runs in an execution environment, a process of its own that outlives the
+    killed emulator by a moment: refusing what it still tries keeps "sent before the kill"
+    at exactly `kill_after`, however busy the machine.
+    """
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.victim: int | None = None
         self.kill_after = 0
+        self.refusing = False
+        self.last_refusal = 0.0
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -55,9 +64,19 @@ class KillingMailServer:
             if self.victim is not None and len(self.messages) >= self.kill_after:
                 os.kill(self.victim, signal.SIGKILL)
                 self.victim = None
+                self.refusing = True
+            if self.refusing:
+                self.last_refusal = time.monotonic()
                 return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    def resume(self, quiet_seconds: float = 1.5) -> None:
+        """Accept mail again once nothing has been refused for `quiet_seconds`."""
+        wait_until(lambda: time.monotonic() - self.last_refusal > quiet_seconds,
+                   what="the killed emulator's environment to stop sending")
+        with self._lock:
+            self.refusing = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -102,6 +121,7 @@ def test_can_resume_a_batch_after_the_emulator_is_killed(
         first.process.wait(60)
         assert first.process.returncode == -signal.SIGKILL, first.log()[-2000:]
         assert sum(server.event_ids().values()) == KILL_AFTER
+        server.resume()
 
         second = start_emulator(events_stack, "crash-emulator", mappings, "communication",
                                 SHOP_COMMUNICATION_AMQP_URL=amqp_url,  # its own test queue
