@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from shop_local.probes import pid_alive
 from shop_local.runtime import lambda_limits
 from shop_local.runtime.catalog import AppCatalog, FunctionSpec, function_arn
 from shop_local.runtime.environment import (
@@ -92,21 +93,11 @@ def remove_stale_tmp_roots(parent: Path | None = None) -> list[Path]:
     removed = []
     for folder in (parent or Path(tempfile.gettempdir())).glob(f"{TMP_ROOT_PREFIX}*-*"):
         pid_text = folder.name.removeprefix(TMP_ROOT_PREFIX).split("-", 1)[0]
-        if not pid_text.isdigit() or _alive(int(pid_text)):
+        if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 class ServiceClosing(InvokeError):
