@@ -4,6 +4,7 @@ the list of names, and `-n` takes no negative count.
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,10 @@ def test_a_count_of_lines_below_0_or_not_whole_is_refused(
 
 def test_0_lines_is_a_count() -> None:
     assert cli.build_parser().parse_args(["logs", "user", "-n", "0"]).lines == 0
+
+
+def test_a_line_count_tail_cannot_take_is_refused_by_shop_itself() -> None:
+    # `-n 99999999999999999999` reached tail, which failed with its own error (exit 1).
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.line_count("99999999999999999999")
+    assert cli.line_count(str(cli.MAX_LOG_LINES)) == cli.MAX_LOG_LINES

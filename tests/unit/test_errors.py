@@ -63,3 +63,16 @@ def test_extra_members_are_part_of_the_body() -> None:
 def test_detail_falls_back_to_the_title() -> None:
     body = not_found("").to_dict()
     assert body["detail"] == "Not Found" and "instance" not in body
+
+
+def test_an_instance_never_names_another_host() -> None:
+    # GET //evil.example/x answered `"instance": "//evil.example/x"`: resolved against the
+    # shop's URL that is another host (RFC 3986 §4.2), not the path that was asked for.
+    from urllib.parse import urljoin
+
+    from shop_common.errors import Problem
+
+    base = "http://127.0.0.1:8002/products"
+    for path in ("//evil.example/x", "///evil.example/x", "/products/7", "/"):
+        instance = Problem(404, "Not Found").to_dict(path)["instance"]
+        assert urljoin(base, instance) == "http://127.0.0.1:8002" + path

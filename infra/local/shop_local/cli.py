@@ -375,9 +375,12 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return 0
 
 
+MAX_LOG_LINES = 1_000_000_000  # far past any log here, and well inside what `tail` takes
+
+
 def line_count(text: str) -> int:
-    """`shop logs -n`'s value: a whole number of lines, 0 or more (0 with `-f`: only lines
-    written from now on, as `tail -n 0 -F`). argparse.ArgumentTypeError otherwise.
+    """`shop logs -n`'s value: a whole number of lines, 0 to MAX_LOG_LINES (0 with `-f`: only
+    lines written from now on, as `tail -n 0 -F`). argparse.ArgumentTypeError otherwise.
     """
     try:
         lines = int(text)
@@ -385,6 +388,8 @@ def line_count(text: str) -> int:
         lines = -1
     if lines < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of lines (0 or more)")
+    if lines > MAX_LOG_LINES:
+        raise argparse.ArgumentTypeError(f"{text!r} lines: at most {MAX_LOG_LINES}")
     return lines
 
 

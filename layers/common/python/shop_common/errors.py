@@ -24,6 +24,16 @@ class FieldError:
     message: str
 
 
+def path_reference(path: str) -> str:
+    """`path` as a relative URI reference that resolves to this same path on the same host.
+
+    A reference that begins `//` is a network-path reference (RFC 3986 §4.2): `//evil.example/x`
+    would name another host. `/.` in front keeps it a path, and dot-segment removal
+    (RFC 3986 §5.2.4) gives back `//evil.example/x` on resolution.
+    """
+    return "/." + path if path.startswith("//") else path
+
+
 @dataclass
 class Problem(ChaliceUnhandledError):
     """An error answered as an RFC 9457 problem: raise it anywhere in a request and the
@@ -57,7 +67,7 @@ class Problem(ChaliceUnhandledError):
             "detail": self.detail or self.title,
         }
         if instance:
-            body["instance"] = instance
+            body["instance"] = path_reference(instance)
         if self.errors:
             body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
         body.update(self.extra)
