@@ -85,18 +85,23 @@ def provision_database(admin_url: str, db: ServiceDatabase) -> None:
         conn.close()
 
 
-def drop_database(admin_url: str, db: ServiceDatabase) -> None:
+def drop_database(admin_url: str, db: ServiceDatabase) -> bool:
     """Drop the service's database, ending its open sessions (`DROP DATABASE … WITH (FORCE)`,
-    PostgreSQL 13 or later), then its role; either one missing is skipped. DatabaseError when
-    the role still owns objects in another database or the administrator may not drop them.
+    PostgreSQL 13 or later), then its role; either one missing is skipped. True when either
+    existed. DatabaseError when the role still owns objects in another database or the
+    administrator may not drop them.
     """
     ident = pg8000.native.identifier
     conn = admin_connection(admin_url)
     try:
+        existed = bool(
+            conn.run("SELECT 1 FROM pg_database WHERE datname = :name", name=db.database)
+            or conn.run("SELECT 1 FROM pg_roles WHERE rolname = :name", name=db.role))
         conn.run(f"DROP DATABASE IF EXISTS {ident(db.database)} WITH (FORCE)")
         conn.run(f"DROP ROLE IF EXISTS {ident(db.role)}")
     finally:
         conn.close()
+    return existed
 
 
 def run_migrations(service: str, database_url: str) -> None:

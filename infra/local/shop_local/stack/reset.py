@@ -29,8 +29,9 @@ def remove_databases(env: Mapping[str, str], admin_url: str,
         if not url:
             continue
         database = provision.ServiceDatabase.from_url(url)
-        provision.drop_database(admin_url, database)
-        say(f"{service}: database {database.database!r} and role {database.role!r} removed")
+        removed = provision.drop_database(admin_url, database)
+        say(f"{service}: database {database.database!r} and role {database.role!r} "
+            f"{'removed' if removed else 'already gone'}")
 
 
 def remove_broker(env: Mapping[str, str], say: Callable[[str], None]) -> None:
@@ -65,7 +66,8 @@ def remove_cache(env: Mapping[str, str], admin_url: str,
             redis_users.delete_user(admin, user.name)
         finally:
             admin.close()
-        say(f"Redis: {service}'s user and {removed} keys under {user.key_prefix!r} removed")
+        keys = f"{removed} key{'' if removed == 1 else 's'}"
+        say(f"Redis: {service}'s user and {keys} under {user.key_prefix!r} removed")
 
 
 def remove_provisioned(env: Mapping[str, str], pg_admin_url: str, redis_admin_url: str,
