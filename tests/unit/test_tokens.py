@@ -256,6 +256,10 @@ def test_the_leeway_applies_to_service_tokens_too() -> None:
      "has no exp claim"),
     (lambda: jwt.encode({"sub": USER_ID}, "k" * 32, algorithm="HS256"),
      "not signed with the algorithm its key uses"),
+    (lambda: jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": USER_ID, "role": "enduser",
+                         "typ": "user", "iat": int(time.time()), "exp": "tomorrow"},
+                        USER_KEY, algorithm="EdDSA"),
+     "exp claim is not a number"),
 ])
 def test_a_refused_token_is_explained_in_the_shops_words_not_pyjwts(
         token: str | Callable[[], str], reason: str) -> None:

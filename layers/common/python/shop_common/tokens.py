@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -27,6 +28,10 @@ class TokenError(Exception):
     """The token is missing, malformed, expired, or not meant for this use."""
 
 
+# PyJWT's words for an `exp`, `iat` or `nbf` that is not a NumericDate (RFC 7519 §2).
+NOT_A_NUMBER = re.compile(r"\((exp|iat|nbf)\) must be an integer")
+
+
 def refusal_reason(exc: jwt.PyJWTError) -> str:
     """Why PyJWT refused a token, as a sentence for the client (PyJWT's own wording, such
     as "Not enough segments", names its internals). Claim names are RFC 7519's.
@@ -47,6 +52,8 @@ def refusal_reason(exc: jwt.PyJWTError) -> str:
             return "the token's signature does not verify"
         case jwt.InvalidAlgorithmError():
             return "the token is not signed with the algorithm its key uses (alg)"
+        case jwt.DecodeError() if (named := NOT_A_NUMBER.search(str(exc))):
+            return f"the token's {named.group(1)} claim is not a number"
         case jwt.DecodeError():
             return "the token is not a well-formed signed JWT"
         case _:
