@@ -16,11 +16,11 @@ from pathlib import Path
 from shop_common.keys import generate_keys
 from shop_common.messaging import declare_topology_at
 from shop_local.apps import service_exists
-from shop_local.cli import SUPERADMIN_CREATED
+from shop_local.cli import NOT_MADE_SUPERADMIN, SUPERADMIN_CREATED
 from shop_local.mappings import load_mapping_file
 from shop_local.stack import events as stack_events
 from shop_local.stack import provision
-from shop_local.stack.task import run_task
+from shop_local.stack.task import ArgumentsRefused, run_task
 
 
 def say(message: str) -> None:
@@ -41,17 +41,25 @@ def superadmin_report(task_answer: str, email: str, generated: str | None) -> st
             "now was not used (SHOP_SUPERADMIN_PASSWORD is not set)")
 
 
-def ensure_superadmin(env: dict[str, str]) -> None:
+def ensure_superadmin(env: dict[str, str]) -> int:
     """Create the superadmin SHOP_SUPERADMIN_EMAIL (default admin@example.com) with
     SHOP_SUPERADMIN_PASSWORD, or with a password generated now when that is unset, through the
     user service's task (an existing account is left as it is), and say what became of it.
-    RuntimeError when the task fails.
+    0 when a superadmin with that address exists now; 1 when the address is an account of
+    another role (left as it is); 2, one line per wrong field, for an email or password
+    sign-up does not accept. RuntimeError when the task fails.
     """
     email = env.get("SHOP_SUPERADMIN_EMAIL", "admin@example.com")
     given = env.get("SHOP_SUPERADMIN_PASSWORD") or None
     password = given or secrets.token_urlsafe(18)
-    answer = run_task("user", "create_superadmin", {"email": email, "password": password})
+    try:
+        answer = run_task("user", "create_superadmin", {"email": email, "password": password})
+    except ArgumentsRefused as exc:
+        for line in str(exc).splitlines():
+            say(line)
+        return 2
     say(superadmin_report(answer, email, None if given else password))
+    return 1 if answer.endswith(NOT_MADE_SUPERADMIN) else 0
 
 
 def main() -> int:
@@ -61,7 +69,7 @@ def main() -> int:
     created = generate_keys(Path(env["SHOP_KEYS_DIR"]))
     if created:
         say(f"generated signing keys: {', '.join(created)}")
-    ensure_superadmin(env)
+    superadmin = ensure_superadmin(env)  # the rest is set up either way
     if service_exists("product"):
         say(run_task("product", "seed_demo_products", {}))
     # Under compose the broker's administrator is RABBITMQ_DEFAULT_USER, which the
@@ -69,8 +77,8 @@ def main() -> int:
     declare_topology_at(env["SHOP_AMQP_URL"],
                         load_mapping_file(amqp_url=env["SHOP_AMQP_URL"]).queue_specs())
     stack_events.set_up(env)
-    say("done")
-    return 0
+    say("done" if superadmin == 0 else "done, but without the superadmin (see above)")
+    return superadmin
 
 
 if __name__ == "__main__":

@@ -76,3 +76,28 @@ def test_a_configured_password_is_used_and_never_printed(
     out = capsys.readouterr().out
     assert password == configured and configured not in out
     assert out == f"compose-setup: superadmin {EMAIL} created\n"
+
+
+def test_an_enduser_address_is_not_made_a_superadmin_and_the_set_up_says_it_failed(
+        compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # It said the truth but exited 0, so `docker compose up` went on as if it had worked.
+    monkeypatch.setattr(compose_setup, "run_task", lambda *_args: (
+        f"account {EMAIL} exists as an enduser and was not made a superadmin"))
+    assert compose_setup.ensure_superadmin({"SHOP_SUPERADMIN_PASSWORD": "given-pw-123"}) == 1
+    assert "was not made a superadmin" in capsys.readouterr().out
+
+
+def test_a_wrong_email_or_password_is_one_line_each_and_exit_2(
+        compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from shop_local.stack.task import ArgumentsRefused
+
+    def refuse(*_args: object) -> str:
+        raise ArgumentsRefused("email: not an email address\npassword: too short")
+
+    monkeypatch.setattr(compose_setup, "run_task", refuse)
+    assert compose_setup.ensure_superadmin({"SHOP_SUPERADMIN_EMAIL": "bad"}) == 2
+    out = capsys.readouterr().out
+    assert "compose-setup: email: not an email address" in out
+    assert "compose-setup: password: too short" in out
