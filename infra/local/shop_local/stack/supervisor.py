@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from supervisor.xmlrpc import SupervisorTransport
-
 from shop_local.paths import ROOT, VAR
 from shop_local.private_files import (
     make_private,
@@ -187,20 +185,38 @@ class _TimedUnixConnection(http.client.HTTPConnection):
         self.sock.connect(self.socketfile)
 
 
+class _UnixSocketTransport(xmlrpc.client.Transport):
+    """XML-RPC over the Unix socket `socketfile`, each call bounded by `timeout` seconds.
+    `make_connection` is the extension point the xmlrpc.client docs' own example overrides.
+    """
+
+    def __init__(self, socketfile: str, timeout: float) -> None:
+        super().__init__()
+        self.socketfile = socketfile
+        self.timeout = timeout
+        self._kept: _TimedUnixConnection | None = None
+
+    def make_connection(self, host: Any) -> http.client.HTTPConnection:
+        # One connection for all of one proxy's calls, as the base class keeps one per host.
+        if self._kept is None:
+            self._kept = _TimedUnixConnection(self.socketfile, self.timeout)
+        return self._kept
+
+    def close(self) -> None:
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
+
+
 def rpc(paths: SupervisorPaths = DEFAULT_PATHS) -> Any:
     """An XML-RPC proxy of the supervisord answering on `paths.socket`
     (http://supervisord.org/api.html); calls raise OSError when none answers there, and
     TimeoutError (an OSError) when one takes a call but gives no answer within
     RPC_TIMEOUT_SECONDS.
     """
-    transport = SupervisorTransport(None, None, serverurl=f"unix://{paths.socket}")
-
-    def connection() -> _TimedUnixConnection:
-        return _TimedUnixConnection(str(paths.socket), RPC_TIMEOUT_SECONDS)
-
-    # SupervisorTransport builds its connections with this (supervisor 4's xmlrpc.py).
-    transport._get_connection = connection
-    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+    transport = _UnixSocketTransport(str(paths.socket), RPC_TIMEOUT_SECONDS)
+    # The host only fills the Host header; supervisord serves XML-RPC at /RPC2.
+    return xmlrpc.client.ServerProxy("http://localhost/RPC2", transport=transport)
 
 
 def running_pid(paths: SupervisorPaths = DEFAULT_PATHS) -> int | None:
