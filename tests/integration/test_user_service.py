@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import create_engine, text
 
 from shop_common.keys import load_private_key, service_key_name
+from shop_common.superadmin_answer import SuperadminAnswer, SuperadminOutcome
 from shop_common.tokens import issue_service_token, issue_user_token
 from tests.support.client import (
     DEFAULT_PASSWORD,
@@ -288,21 +289,27 @@ def test_create_superadmin_is_idempotent_and_tells_a_stale_password(
     stack: ThrowawayStack, user_service: ShopClient
 ) -> None:
     email = unique_email("root")
-    assert stack.run_task("user", "create_superadmin", email=email,
-                          password=DEFAULT_PASSWORD).endswith("created")
-    assert stack.run_task("user", "create_superadmin", email=email,
-                          password=DEFAULT_PASSWORD).endswith("exists")
-    stale = stack.run_task("user", "create_superadmin", email=email,
-                           password="another-password-7")
-    assert "not the one in SHOP_SUPERADMIN_PASSWORD" in stale
+
+    def create(address: str, password: str = DEFAULT_PASSWORD) -> SuperadminAnswer:
+        return SuperadminAnswer.from_json(stack.run_task("user", "create_superadmin",
+                                                         email=address, password=password))
+
+    created = create(email)
+    assert (created.outcome, created.says) == (SuperadminOutcome.CREATED,
+                                               f"superadmin {email} created")
+    assert create(email).outcome is SuperadminOutcome.EXISTS
+    stale = create(email, "another-password-7")
+    assert stale.outcome is SuperadminOutcome.OTHER_PASSWORD
+    assert "not the one in SHOP_SUPERADMIN_PASSWORD" in stale.says
     assert login(user_service, email)  # the original password still works
     assert count(stack, "SELECT count(*) FROM users WHERE email = :e AND role = 'superadmin'",
                  e=email) == 1
     # An enduser's address is said to be one, and stays an enduser (no promotion).
     enduser = unique_email("ann")
     register(user_service, email=enduser)
-    answer = stack.run_task("user", "create_superadmin", email=enduser.upper(),
-                            password=DEFAULT_PASSWORD)
-    assert answer == f"account {enduser} exists as an enduser and was not made a superadmin"
+    answer = create(enduser.upper())
+    assert answer == SuperadminAnswer(
+        SuperadminOutcome.OTHER_ROLE, enduser,
+        f"account {enduser} exists as an enduser and was not made a superadmin")
     assert count(stack, "SELECT count(*) FROM users WHERE email = :e AND role = 'enduser'",
                  e=enduser) == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shop_common.superadmin_answer import SuperadminAnswer, SuperadminOutcome
 from shop_local import cli
 from shop_local.paths import ROOT
 from shop_local.stack import task
@@ -28,10 +29,11 @@ def env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / ".env"
 
 
-def task_answering(monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
+def task_answering(monkeypatch: pytest.MonkeyPatch, outcome: SuperadminOutcome,
+                   says: str) -> None:
     def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
         assert (service, function, arguments["email"]) == ("user", "create_superadmin", EMAIL)
-        return answer
+        return SuperadminAnswer(outcome, EMAIL, says).to_json()
     monkeypatch.setattr(task, "run_task", run_task)
 
 
@@ -45,7 +47,7 @@ def test_a_generated_password_is_printed_when_the_account_is_created_with_it(
         capsys: pytest.CaptureFixture[str]) -> None:
     env, generated = cli.prepare_env()
     assert generated and generated not in capsys.readouterr().out  # not before the account
-    task_answering(monkeypatch, f"superadmin {EMAIL} created")
+    task_answering(monkeypatch, SuperadminOutcome.CREATED, f"superadmin {EMAIL} created")
     cli.ensure_superadmin(env, generated)
     out = capsys.readouterr().out
     assert f"{EMAIL}  /  {generated}" in out and "shown once" in out
@@ -57,8 +59,9 @@ def test_an_existing_account_keeps_its_password_and_the_generated_one_is_not_pri
         capsys: pytest.CaptureFixture[str]) -> None:
     env, generated = cli.prepare_env()
     assert generated
-    task_answering(monkeypatch, f"superadmin {EMAIL} exists, but its password is not the one "
-                                "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    task_answering(monkeypatch, SuperadminOutcome.OTHER_PASSWORD,
+                   f"superadmin {EMAIL} exists, but its password is not the one "
+                   "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
     cli.ensure_superadmin(env, generated)
     out = capsys.readouterr().out
     assert generated not in out
@@ -76,7 +79,7 @@ def test_the_mark_goes_once_env_holds_the_accounts_password(
     env, _ = cli.prepare_env()
     cli.record_password_in_effect(False, EMAIL)
     assert cli.NOT_IN_EFFECT_SETTING in cli.read_env(env_file)
-    task_answering(monkeypatch, f"superadmin {EMAIL} exists")
+    task_answering(monkeypatch, SuperadminOutcome.EXISTS, f"superadmin {EMAIL} exists")
     cli.ensure_superadmin(env, None)
     assert "its password is SHOP_SUPERADMIN_PASSWORD in .env" in capsys.readouterr().out
     assert cli.NOT_IN_EFFECT_SETTING not in cli.read_env(env_file)
@@ -112,7 +115,7 @@ ENDUSER_ANSWER = f"account {EMAIL} exists as an enduser and was not made a super
 def test_an_enduser_address_is_not_reported_as_a_superadmin(
         env_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         argv: list[str]) -> None:
-    task_answering(monkeypatch, ENDUSER_ANSWER)
+    task_answering(monkeypatch, SuperadminOutcome.OTHER_ROLE, ENDUSER_ANSWER)
     assert cli.main(argv) == 1
     out = capsys.readouterr().out
     assert ENDUSER_ANSWER in out and "Choose another address" in out
@@ -142,8 +145,9 @@ def test_create_superadmin_with_another_password_for_an_existing_one_says_so_and
         env_file: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     cli.prepare_env()
-    task_answering(monkeypatch, f"superadmin {EMAIL} exists, but its password is not the one "
-                                "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    task_answering(monkeypatch, SuperadminOutcome.OTHER_PASSWORD,
+                   f"superadmin {EMAIL} exists, but its password is not the one "
+                   "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
     assert cli.main(["create-superadmin", "--email", EMAIL, "--password", "another-pw-123"]) == 1
     out = capsys.readouterr().out
     assert "its password is not the one given; it was left unchanged" in out

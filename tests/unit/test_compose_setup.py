@@ -11,6 +11,7 @@ from types import ModuleType
 
 import pytest
 
+from shop_common.superadmin_answer import SuperadminAnswer, SuperadminOutcome
 from shop_local.paths import ROOT
 
 EMAIL = "admin@example.com"
@@ -29,14 +30,17 @@ def compose_setup() -> ModuleType:
 
 
 def run_with_task_answering(compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch,
-                            env: dict[str, str], answer: str) -> str:
-    """Run the superadmin step with the task answering `answer`; the password it was given."""
+                            env: dict[str, str], outcome: SuperadminOutcome,
+                            says: str) -> str:
+    """Run the superadmin step with the task answering `outcome` and `says`; the password it
+    was given.
+    """
     given: list[str] = []
 
     def run_task(service: str, function: str, arguments: dict[str, str]) -> str:
         assert (service, function, arguments["email"]) == ("user", "create_superadmin", EMAIL)
         given.append(arguments["password"])
-        return answer
+        return SuperadminAnswer(outcome, EMAIL, says).to_json()
 
     monkeypatch.setattr(compose_setup, "run_task", run_task)
     compose_setup.ensure_superadmin(env)
@@ -47,7 +51,7 @@ def test_a_generated_password_is_printed_once_the_account_is_created_with_it(
         compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     password = run_with_task_answering(compose_setup, monkeypatch, {},
-                                       f"superadmin {EMAIL} created")
+                                       SuperadminOutcome.CREATED, f"superadmin {EMAIL} created")
     out = capsys.readouterr().out
     assert len(password) >= 20 and f"{EMAIL}  /  {password}" in out
     assert out.count(password) == 1 and "shown once" in out
@@ -57,7 +61,7 @@ def test_a_generated_password_is_not_printed_when_the_account_already_existed(
         compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     password = run_with_task_answering(
-        compose_setup, monkeypatch, {},
+        compose_setup, monkeypatch, {}, SuperadminOutcome.OTHER_PASSWORD,
         f"superadmin {EMAIL} exists, but its password is not the one in "
         "SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
     out = capsys.readouterr().out
@@ -72,7 +76,7 @@ def test_a_configured_password_is_used_and_never_printed(
     password = run_with_task_answering(
         compose_setup, monkeypatch,
         {"SHOP_SUPERADMIN_EMAIL": EMAIL, "SHOP_SUPERADMIN_PASSWORD": configured},
-        f"superadmin {EMAIL} created")
+        SuperadminOutcome.CREATED, f"superadmin {EMAIL} created")
     out = capsys.readouterr().out
     assert password == configured and configured not in out
     assert out == f"compose-setup: superadmin {EMAIL} created\n"
@@ -82,8 +86,9 @@ def test_an_enduser_address_is_not_made_a_superadmin_and_the_set_up_says_it_fail
         compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     # It said the truth but exited 0, so `docker compose up` went on as if it had worked.
-    monkeypatch.setattr(compose_setup, "run_task", lambda *_args: (
-        f"account {EMAIL} exists as an enduser and was not made a superadmin"))
+    monkeypatch.setattr(compose_setup, "run_task", lambda *_args: SuperadminAnswer(
+        SuperadminOutcome.OTHER_ROLE, EMAIL,
+        f"account {EMAIL} exists as an enduser and was not made a superadmin").to_json())
     assert compose_setup.ensure_superadmin({"SHOP_SUPERADMIN_PASSWORD": "given-pw-123"}) == 1
     assert "was not made a superadmin" in capsys.readouterr().out
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 # supervisor's XML-RPC client, ...) inside the function that runs it.
 from dotenv import set_key, unset_key
 
+from shop_common.superadmin_answer import SuperadminAnswer, SuperadminOutcome
 from shop_local.deploy import arguments as deploy_arguments
 from shop_local.envfile import ensure_env_file, read_env
 from shop_local.paths import ENV_EXAMPLE, ENV_FILE, LOGS, ROOT
@@ -65,36 +66,31 @@ def load_env() -> dict[str, str]:
     return env
 
 
-# What the user service's `create_superadmin` task answers (functions/user/chalicelib/tasks.py):
-# "superadmin <email> created", "... exists", or "... exists, but its password is not ...".
-SUPERADMIN_CREATED = " created"
-ACCOUNT_LEFT_UNCHANGED = "left unchanged"
-# ... or "account <email> exists as an enduser and was not made a superadmin".
-NOT_MADE_SUPERADMIN = "was not made a superadmin"
 # Set in `.env` while its SHOP_SUPERADMIN_PASSWORD is known not to be the account's, so that
 # `make postman` (tests/postman/newman.sh) stops with this reason instead of failing logins.
 NOT_IN_EFFECT_SETTING = "SHOP_SUPERADMIN_PASSWORD_NOT_IN_EFFECT"
 
 
-def superadmin_report(task_answer: str, email: str, generated: str | None) -> tuple[str, bool]:
-    """What `shop` says about the superadmin after the `create_superadmin` task answered
-    `task_answer`, and whether `.env`'s SHOP_SUPERADMIN_PASSWORD is the account's password.
+def superadmin_report(answer: SuperadminAnswer, email: str,
+                      generated: str | None) -> tuple[str, bool]:
+    """What `shop` says about the superadmin after the `create_superadmin` task gave
+    `answer`, and whether `.env`'s SHOP_SUPERADMIN_PASSWORD is the account's password.
 
     A password generated now (`generated`) is printed only when the account was created
     with it; an account that existed keeps its own password, which is never printed.
     """
     env_name = ENV_FILE.name
-    if task_answer.endswith(ACCOUNT_LEFT_UNCHANGED):
+    if answer.outcome is SuperadminOutcome.OTHER_PASSWORD:
         return (f"superadmin {email} already exists; its password was left as it is, and it is "
                 f"not the SHOP_SUPERADMIN_PASSWORD in {env_name}"
                 f"{' (generated now, so not shown)' if generated else ''}. Put the working "
                 f"password there, or `shop reset` and `shop up` to start over (all data is "
                 f"removed)"), False
-    if task_answer.endswith(SUPERADMIN_CREATED) and generated:
-        return (f"{task_answer}, with a generated password (shown once; it is kept in "
+    if answer.outcome is SuperadminOutcome.CREATED and generated:
+        return (f"{answer.says}, with a generated password (shown once; it is kept in "
                 f"{env_name}):\n\n    {email}  /  {generated}\n"), True
     # Created with `.env`'s own password, or found with it.
-    return f"{task_answer}; its password is SHOP_SUPERADMIN_PASSWORD in {env_name}", True
+    return f"{answer.says}; its password is SHOP_SUPERADMIN_PASSWORD in {env_name}", True
 
 
 def record_password_in_effect(in_effect: bool, email: str) -> None:
@@ -116,7 +112,7 @@ class NotASuperadmin(RuntimeError):
     """
 
 
-def create_superadmin(email: str, password: str) -> str:
+def create_superadmin(email: str, password: str) -> SuperadminAnswer:
     """Run the user service's `create_superadmin` task and return its answer. NotASuperadmin
     when the address belongs to an account of another role (its role is never changed);
     task.ArgumentsRefused (one line per wrong field) when the email or password is not one
@@ -124,10 +120,11 @@ def create_superadmin(email: str, password: str) -> str:
     """
     from shop_local.stack import task
 
-    answer = task.run_task("user", "create_superadmin", {"email": email, "password": password})
-    if answer.endswith(NOT_MADE_SUPERADMIN):
+    answer = SuperadminAnswer.from_json(
+        task.run_task("user", "create_superadmin", {"email": email, "password": password}))
+    if answer.outcome is SuperadminOutcome.OTHER_ROLE:
         raise NotASuperadmin(
-            f"{answer}: no `shop` command or API changes an account's role. Choose another "
+            f"{answer.says}: no `shop` command or API changes an account's role. Choose another "
             f"address (`shop create-superadmin --email E`, or SHOP_SUPERADMIN_EMAIL in "
             f"{ENV_FILE.name})")
     return answer
@@ -421,11 +418,11 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
             ensure_superadmin(env, generated)
         else:  # not `.env`'s account: nothing to say about `.env`
             answer = create_superadmin(email, password)
-            if answer.endswith(ACCOUNT_LEFT_UNCHANGED):
+            if answer.outcome is SuperadminOutcome.OTHER_PASSWORD:
                 say(f"superadmin {email} exists, and its password is not the one given; "
                     "it was left unchanged")
                 return 1
-            say(answer)
+            say(answer.says)
     except ArgumentsRefused as exc:
         for line in str(exc).splitlines():
             say(line)
