@@ -165,6 +165,18 @@ def test_gateway_made_problems_name_the_path_as_their_instance() -> None:
     assert status == 408 and json.loads(body)["instance"] == PATH
 
 
+def test_a_path_beginning_with_two_slashes_never_names_another_host() -> None:
+    # GET //evil.example/x answered `"instance": "//evil.example/x"`, a network-path
+    # reference (RFC 3986 §4.2) to another host; the services' own problems had `/.` in front.
+    app = gateway(Recorder(), max_body_bytes=100)
+    status, _, body = post(app, b"{}", path="//evil.example/x")
+    assert status == 403 and json.loads(body)["instance"] == "/.//evil.example/x"
+    status, _, body = post(app, b"x" * 101, path="//evil.example/x")
+    assert status == 413 and json.loads(body)["instance"] == "/.//evil.example/x"
+    assert json.loads(with_instance("application/problem+json", b'{"status": 408}',
+                                    "//evil.example/x"))["instance"] == "/.//evil.example/x"
+
+
 def test_with_instance_leaves_other_bodies_alone() -> None:
     assert with_instance("text/plain", b"Request Timeout", "/a") == b"Request Timeout"
     kept = b'{"instance": "/x"}'

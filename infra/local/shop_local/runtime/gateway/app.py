@@ -33,6 +33,7 @@ from typing import Any, TextIO
 
 import orjson
 
+from shop_common.errors import path_reference
 from shop_common.redaction import redact_text
 from shop_local.runtime.gateway.gateway_responses import (
     FUNCTION_FAILED,
@@ -94,7 +95,7 @@ def with_instance(content_type: str, body: bytes, path: str) -> bytes:
         return body
     if not isinstance(problem, dict) or "instance" in problem:
         return body
-    return orjson.dumps({**problem, "instance": path})
+    return orjson.dumps({**problem, "instance": path_reference(path)})
 
 
 def _request_headers(scope: Scope) -> list[tuple[str, str]]:
@@ -174,7 +175,10 @@ class RestApiGateway:
         extended_id = extended_request_id()
         method: str = scope["method"]
         raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        context = {"httpMethod": method, "path": raw_path, "resourcePath": "",
+        # At AWS's execute-api endpoint $context.path begins with the stage, so it never
+        # begins `//`; here there is no stage in the URL, and a problem's instance of
+        # `//host/x` would name another host.
+        context = {"httpMethod": method, "path": path_reference(raw_path), "resourcePath": "",
                    "requestId": request_id, "stage": self.api.stage}
         try:
             response, close = await self._handle(scope, receive, method, raw_path,

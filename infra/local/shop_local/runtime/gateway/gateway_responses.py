@@ -12,7 +12,9 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-r
 Templates are Velocity in API Gateway; here only `$context.<name>` references are
 replaced (no directives): `error.message`, `error.messageString` (quoted),
 `error.responseType`, `httpMethod`, `path` (the path as requested, still
-percent-encoded, without the query string: what an RFC 9457 problem's `instance` names),
+percent-encoded, without the query string: what an RFC 9457 problem's `instance` names;
+one beginning `//` gets `/.` in front, RFC 3986 §4.2, as at AWS's execute-api endpoint
+it begins with the stage and never reads as another host),
 `resourcePath`, `requestId`, `stage`, `domainName`, `identity.sourceIp`. In a JSON
 template a value is JSON-escaped.
 """
