@@ -137,8 +137,9 @@ def test_create_superadmin_refuses_empty_values_and_a_new_account_without_its_pa
 
     monkeypatch.setattr(task, "run_task", must_not_run)
     assert cli.main(["create-superadmin", *argv]) == 2
-    out = capsys.readouterr().out
-    assert all(line in out for line in said)
+    lines = capsys.readouterr().out.splitlines()
+    # One `shop:` line each.
+    assert all(any(shown.startswith(f"shop: {line}") for shown in lines) for line in said)
 
 
 def test_create_superadmin_with_another_password_for_an_existing_one_says_so_and_fails(
@@ -152,3 +153,20 @@ def test_create_superadmin_with_another_password_for_an_existing_one_says_so_and
     out = capsys.readouterr().out
     assert "its password is not the one given; it was left unchanged" in out
     assert "SHOP_SUPERADMIN_PASSWORD" not in out
+
+
+def test_create_superadmin_for_envs_account_fails_when_it_kept_another_password(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # With no arguments (`.env`'s address and password) this said so but exited 0, unlike
+    # the same case with --email and --password.
+    cli.prepare_env()
+    task_answering(monkeypatch, SuperadminOutcome.OTHER_PASSWORD,
+                   f"superadmin {EMAIL} exists, but its password is not the one "
+                   "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    assert cli.main(["create-superadmin"]) == 1
+    assert "its password was left as it is" in capsys.readouterr().out
+    assert cli.NOT_IN_EFFECT_SETTING in cli.read_env(env_file)
+    task_answering(monkeypatch, SuperadminOutcome.EXISTS, f"superadmin {EMAIL} exists")
+    assert cli.main(["create-superadmin"]) == 0
+    assert cli.NOT_IN_EFFECT_SETTING not in cli.read_env(env_file)

@@ -130,16 +130,19 @@ def create_superadmin(email: str, password: str) -> SuperadminAnswer:
     return answer
 
 
-def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> None:
+def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> bool:
     """Create `.env`'s superadmin through the user service's task (an existing account is left
     as it is), say what became of it and mark `.env` accordingly (`record_password_in_effect`).
-    RuntimeError when the task fails, NotASuperadmin when the address is an enduser's.
+    True when `.env`'s SHOP_SUPERADMIN_PASSWORD is now the account's password, False when an
+    existing superadmin kept another. RuntimeError when the task fails, NotASuperadmin when
+    the address is an enduser's.
     """
     email = env["SHOP_SUPERADMIN_EMAIL"]
     answer = create_superadmin(email, env["SHOP_SUPERADMIN_PASSWORD"])
     report, in_effect = superadmin_report(answer, email, generated_password)
     say(report)
     record_password_in_effect(in_effect, email)
+    return in_effect
 
 
 def keys_dir(env: dict[str, str]) -> Path:
@@ -403,7 +406,8 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
     empty = [f"--{name}: must not be empty" for name in ("email", "password")
              if getattr(args, name) == ""]
     if empty:
-        say("\n".join(empty))
+        for line in empty:
+            say(line)
         return 2
     env, generated = prepare_env()
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
@@ -415,7 +419,8 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
     password = args.password or env["SHOP_SUPERADMIN_PASSWORD"]
     try:
         if email == env["SHOP_SUPERADMIN_EMAIL"] and password == env["SHOP_SUPERADMIN_PASSWORD"]:
-            ensure_superadmin(env, generated)
+            if not ensure_superadmin(env, generated):
+                return 1  # the account kept another password, as with --password below
         else:  # not `.env`'s account: nothing to say about `.env`
             answer = create_superadmin(email, password)
             if answer.outcome is SuperadminOutcome.OTHER_PASSWORD:
