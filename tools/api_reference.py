@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shop_common.api_spec import Access, Operation, Param, implied_problems
+from shop_common.validation import MAX_BODY_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"user": 8001, "product": 8002, "order": 8003}
@@ -156,9 +157,10 @@ def render(docs: dict[str, dict[str, Any]]) -> str:
         "Generated from each service's OpenAPI document (`GET /openapi.json`). Every "
         "error is `application/problem+json`; every route also answers 415 to a "
         "Content-Type other than JSON, a signed-in route 401 without a valid token, a "
-        "role's route 403 to the other role, a route with a body 400 (not a JSON object) "
-        "and 422 (bad fields, each named in `errors`), and a route that reads storage 503 "
-        "when it is unavailable. Internal routes take service tokens only.", "",
+        "role's route 403 to the other role, a route with a body 400 (not a JSON object), "
+        f"413 (over {MAX_BODY_BYTES // 1024} KiB) and 422 (bad fields, each named in "
+        "`errors`), and a route that reads storage 503 when it is unavailable. Internal "
+        "routes take service tokens only.", "",
     ]
     for service, doc in docs.items():
         lines += service_section(service, doc, generic)

@@ -107,14 +107,28 @@ def test_a_name_of_invisible_format_characters_only_is_refused(services: Service
         assert bad_fields(response) == {"name"}, repr(name)
 
 
-def test_a_number_too_long_for_python_is_a_plain_400(services: Services) -> None:
-    # 5,000 digits: past Python's int(str) limit, whose message names interpreter internals.
+def test_a_number_too_long_for_python_is_a_422_naming_its_field(services: Services) -> None:
+    # 5,000 digits: past Python's int(str) limit, whose message names interpreter internals;
+    # then a 400 that did not say which field held it.
     fields = f'"email": "{unique_email("digits")}", "password": "{DEFAULT_PASSWORD}"'
     body = "{" + fields + ', "name": "Ann", "age": ' + "7" * 5000 + "}"
     response = services.user.call("POST", "/users/register", data=body)
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json()["detail"] == "a number in the body is longer than 4300 characters"
+    assert response.json()["errors"] == [
+        {"field": "age", "message": "a number longer than 4300 characters"}]
+
+
+def test_a_body_over_64_kib_is_a_413_problem(services: Services) -> None:
+    # It was a 400 "too-large" that the API reference did not list.
+    body = json.dumps({"email": unique_email("big"), "password": DEFAULT_PASSWORD,
+                       "name": "n" * 100_000})
+    response = services.user.call("POST", "/users/register", data=body)
+    assert response.status_code == 413, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/payload-too-large")
+    assert "65536 (64 KiB)" in problem["detail"] and problem["instance"] == "/users/register"
 
 
 def product_body(price: str) -> bytes:

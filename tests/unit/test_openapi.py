@@ -167,7 +167,8 @@ def test_who_may_call_a_route_decides_its_security_and_problems() -> None:
     open_op = doc["paths"]["/open"]["get"]
     assert open_op["security"] == [] and set(open_op["responses"]) == {"200", "415"}
     put = doc["paths"]["/things/{thing_id}"]["put"]
-    assert set(put["responses"]) == {"200", "400", "401", "403", "404", "415", "422", "503"}
+    assert set(put["responses"]) == {"200", "400", "401", "403", "404", "413", "415", "422",
+                                     "503"}
     assert put["parameters"] == [{"name": "thing_id", "in": "path", "required": True,
                                   "schema": {"type": "string", "format": "uuid"}}]
     assert put["requestBody"]["content"]["application/json"]["schema"] == {

@@ -15,6 +15,7 @@ from shop_common.validation import loads_exact
 @pytest.mark.parametrize(("raw", "expected"), [
     ("9.99", "9.99"), (10, "10.00"), ("10", "10.00"), ("9.9", "9.90"),
     (" 9.90 ", "9.90"), ("9.990", "9.99"), ("99999999.99", "99999999.99"),
+    ("0" * 5000 + "1.50", "1.50"), ("1." + "0" * 5000, "1.00"),
     (Decimal("1.5"), "1.50"), (loads_exact("19.95"), "19.95"), (loads_exact("0.1"), "0.10"),
     (loads_exact("1e2"), "100.00"),
 ])
@@ -38,6 +39,8 @@ def test_can_read_amounts_with_up_to_two_places(raw: object, expected: str) -> N
     ("1e3", "decimal amount"), ("1_000", "decimal amount"), ("", "decimal amount"),
     ("9,99", "decimal amount"), ("NaN", "decimal amount"),
     (10**30, "at most"), ("100000000.00", "at most"),
+    # Text of 5,000 digits is an amount, only too large: it was called "not a decimal amount".
+    ("9" * 5000, "at most"), ("0." + "0" * 5000 + "1", "two decimal places"),
 ])
 def test_refuses_what_is_not_an_amount_of_cents(raw: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):

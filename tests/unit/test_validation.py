@@ -58,14 +58,37 @@ def test_malformed_json_is_a_400(body: bytes | None) -> None:
     assert problem.type.endswith("malformed-json")
 
 
-def test_oversized_body_is_a_400() -> None:
-    problem = problem_of(raw({"name": "x" * MAX_BODY_BYTES, "legs": 1}))
-    assert problem.status == 400 and problem.type.endswith("too-large")
+def test_oversized_body_is_a_413_saying_the_limit() -> None:
+    # It was a 400, which the API reference described only as "not a JSON object".
+    body = raw({"name": "x" * MAX_BODY_BYTES, "legs": 1})
+    problem = problem_of(body)
+    assert problem.status == 413 and problem.type.endswith("payload-too-large")
+    assert problem.detail == (f"the request body is {len(body)} bytes, over the 65536 (64 KiB) "
+                              "a JSON body may have")
+    at_the_limit = b'{"name": "' + b"x" * (MAX_BODY_BYTES - 12) + b'"}'
+    assert len(at_the_limit) == MAX_BODY_BYTES and parse_json(at_the_limit)["name"][0] == "x"
 
 
 @pytest.mark.parametrize("number", ["1" * 4301, "-" + "9" * 5000 + ".5", "1" * 60_000])
-def test_a_number_too_long_for_python_is_a_plain_400(number: str) -> None:
+def test_a_number_too_long_for_python_is_a_422_naming_its_field(number: str) -> None:
+    # It was a 400 that said a number was too long but not which.
     problem = problem_of(f'{{"name": "Rex", "legs": {number}}}'.encode())
+    assert problem.status == 422
+    assert [(e.field, e.message) for e in problem.errors] == [
+        ("legs", "a number longer than 4300 characters")]
+
+
+def test_every_over_long_number_is_named_where_it_is() -> None:
+    long = "7" * 4301
+    problem = problem_of(f'{{"name": "Rex", "legs": 4, "tags": [1, {{"n": {long}}}], '
+                         f'"age": {long}}}'.encode())
+    assert problem.status == 422
+    assert [e.field for e in problem.errors] == ["age", "tags.1.n"]
+    assert [e.field for e in problem_of(long.encode()).errors] == ["body"]
+
+
+def test_an_over_long_number_in_a_body_malformed_further_on_is_a_400() -> None:
+    problem = problem_of(('{"legs": ' + "1" * 4301 + ', "name": }').encode())
     assert problem.status == 400 and problem.type.endswith("malformed-json")
     assert problem.detail == "a number in the body is longer than 4300 characters"
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from shop_common.api_models import HealthReport
 from shop_common.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
+from shop_common.validation import MAX_BODY_BYTES
 
 ATTRIBUTE = "__shop_operation__"
 JSON = "application/json"
@@ -162,7 +163,8 @@ def implied_problems(op: Operation) -> dict[int, str]:
     elif op.access is Access.ENDUSER:
         found[403] = "the caller is not an enduser"
     if op.body is not None:
-        found[400] = "the body is not a JSON object (malformed, empty, too large or too deep)"
+        found[400] = "the body is not a JSON object (malformed, empty or nested too deeply)"
+        found[413] = f"the body is over {MAX_BODY_BYTES // 1024} KiB"
         found[422] = "invalid fields, each named in `errors`"
     if any(p.location == "query" for p in op.params):
         found[422] = "invalid query parameters, each named in `errors`" if op.body is None \

@@ -87,6 +87,11 @@ def bad_request(detail: str, slug: str = "bad-request") -> Problem:
     return Problem(400, "Bad Request", detail, slug=slug)
 
 
+def content_too_large(detail: str) -> Problem:
+    """A 413 problem (RFC 9110 §15.5.14 Content Too Large)."""
+    return Problem(413, "Content Too Large", detail, slug="payload-too-large")
+
+
 def unauthorized(detail: str = "a valid bearer token is required") -> Problem:
     """A 401 problem with `WWW-Authenticate: Bearer` (RFC 6750 §3)."""
     return Problem(

@@ -18,7 +18,9 @@ from pydantic import BeforeValidator, Field, PlainSerializer
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("99999999.99")
-_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]{1,12}(\.[0-9]{1,12})?")
+# Any number of digits: a long amount is then refused for its size or its places, which
+# is what is wrong with it (the body's own size bounds the work).
+_AMOUNT_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 def parse_money(value: object) -> Decimal:

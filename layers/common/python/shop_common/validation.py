@@ -3,20 +3,28 @@
 Every service reads its bodies here, so the rules hold everywhere at once: numbers are
 read as exact decimals, never floats (`9.999999999999999999` stays that, and is refused
 as a price, instead of becoming 10.0); `NaN` and `Infinity`, which are not JSON
-(RFC 8259 §6), are malformed, and so is a number longer than MAX_NUMBER_CHARS (a plain
-400, never Python's own message about `sys.set_int_max_str_digits`); no string anywhere
+(RFC 8259 §6), are malformed; a number longer than MAX_NUMBER_CHARS is a 422 naming its
+field (never Python's own message about `sys.set_int_max_str_digits`); a body over
+MAX_BODY_BYTES is a 413 (RFC 9110 §15.5.14); no string anywhere
 in a body may hold a control character (shop_common.text); unknown fields are refused.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from shop_common.errors import FieldError, bad_request, validation_failed
+from shop_common.errors import (
+    FieldError,
+    Problem,
+    bad_request,
+    content_too_large,
+    validation_failed,
+)
 from shop_common.text import forbidden_character
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -49,25 +57,30 @@ class StrictBody(BaseModel):
         return value
 
 
+def _leaves(data: Any) -> Iterator[tuple[str, Any]]:
+    """Every value in a JSON value that is not an object or array, with its dotted path
+    ("body" for `data` itself). Walked with a stack, not recursion: the JSON may be nested
+    as deep as the parser allows.
+    """
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+        else:
+            yield path or "body", value
+
+
 def text_errors(data: Any) -> list[FieldError]:
     """A FieldError for every string in a JSON value that holds a forbidden character.
 
     Covers what a model's own validators may not see: strings nested in lists and
     objects, and strings a field of another type would have accepted or coerced.
-    Walked with a stack, not recursion: the JSON may be nested as deep as the parser allows.
     """
-    errors = []
-    pending: list[tuple[str, Any]] = [("", data)]
-    while pending:
-        path, value = pending.pop()
-        if isinstance(value, str):
-            problem = forbidden_character(value)
-            if problem:
-                errors.append(FieldError(path or "body", problem))
-        elif isinstance(value, dict):
-            pending.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
-        elif isinstance(value, list):
-            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+    errors = [FieldError(path, problem) for path, value in _leaves(data)
+              if isinstance(value, str) and (problem := forbidden_character(value))]
     return sorted(errors, key=lambda error: error.field)
 
 
@@ -91,6 +104,26 @@ def _number_text(text: str) -> str:
     if len(text) > MAX_NUMBER_CHARS:
         raise NumberTooLong(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
     return text
+
+
+class _LongNumber:
+    """Stands for an over-long number while `long_number_errors` looks for where it is."""
+
+
+def _number_or_marker(text: str) -> Any:
+    return _LongNumber() if len(text) > MAX_NUMBER_CHARS else Decimal(text)
+
+
+def long_number_errors(text: bytes | str) -> list[FieldError]:
+    """A FieldError for every number longer than MAX_NUMBER_CHARS in a JSON text, at its
+    dotted path ("body" for the whole text); empty when there is none. ValueError when the
+    text is not JSON for another reason.
+    """
+    data = json.loads(text, parse_int=_number_or_marker, parse_float=_number_or_marker,
+                      parse_constant=_not_json, object_pairs_hook=_unique_names)
+    errors = [FieldError(path, f"a number longer than {MAX_NUMBER_CHARS} characters")
+              for path, value in _leaves(data) if isinstance(value, _LongNumber)]
+    return sorted(errors, key=lambda error: error.field)
 
 
 def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -119,24 +152,37 @@ def loads_exact(text: bytes | str) -> Any:
 def parse_json(raw_body: bytes | str | None) -> Any:
     """The JSON of a request body, numbers exact (Decimal/int).
 
-    Raises a 400 problem for an empty, oversized (> MAX_BODY_BYTES), malformed or too
-    deeply nested body.
+    Raises a 413 problem for a body over MAX_BODY_BYTES; a 400 for an empty, malformed or too
+    deeply nested one; a 422 naming each field that holds a number longer than
+    MAX_NUMBER_CHARS.
     """
     if isinstance(raw_body, str):
         raw_body = raw_body.encode()
     if not raw_body:
         raise bad_request("the request body must be a JSON object", slug="malformed-json")
     if len(raw_body) > MAX_BODY_BYTES:
-        raise bad_request(f"the request body exceeds {MAX_BODY_BYTES} bytes", slug="too-large")
+        raise content_too_large(f"the request body is {len(raw_body)} bytes, over the "
+                                f"{MAX_BODY_BYTES} ({MAX_BODY_BYTES // 1024} KiB) a JSON body "
+                                "may have")
     try:
         return loads_exact(raw_body)
     except NumberTooLong as exc:
-        raise bad_request(str(exc), slug="malformed-json") from None
+        raise _long_number_problem(raw_body, exc) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
     except RecursionError:
         # `[[[[…` nested a few thousand deep fits in MAX_BODY_BYTES and exhausts the stack.
         raise bad_request("the JSON is nested too deeply", slug="malformed-json") from None
+
+
+def _long_number_problem(raw_body: bytes, exc: NumberTooLong) -> Problem:
+    # Parsed again, only on this path, to name where the number is: a 422 like any other
+    # field the service cannot take; a body that is malformed further on stays a 400.
+    try:
+        errors = long_number_errors(raw_body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        errors = []
+    return validation_failed(errors) if errors else bad_request(str(exc), slug="malformed-json")
 
 
 def parse_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
