@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from shop_local import cli
+from shop_local.runtime.lambda_registry import publish
+from shop_local.stack import services
 
 
 @pytest.fixture
@@ -48,6 +50,22 @@ def test_a_known_log_not_written_yet_says_so(logs: Path,
     assert "no log for 'product' yet" in capfd.readouterr().out
 
 
+def test_a_registered_function_without_a_log_yet_is_known_and_said_to_be_not_yet_run(
+        logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    # `shop logs lambda/shop-product-dev-settle_reservations` in the stack's first minute,
+    # before the schedule first ran, answered "there is no log called ..." (exit 2).
+    registry = tmp_path / "var" / "run" / "lambda"
+    monkeypatch.setattr(services, "LAMBDA_REGISTRY", registry)
+    publish(registry, "http://127.0.0.1:1", ["shop-product-dev-settle_reservations",
+                                             "../../secret"])
+    assert cli.main(["logs", "lambda/shop-product-dev-settle_reservations"]) == 1
+    out = capfd.readouterr().out
+    assert "no log for 'lambda/shop-product-dev-settle_reservations' yet" in out
+    assert "first invocation" in out
+    assert cli.main(["logs", "lambda/../../secret"]) == 2  # not a function name
+
+
 @pytest.mark.parametrize("name", ["../../secret", "../logs/../../secret", "/tmp/../secret",
                                   "lambda/../../../secret"])
 def test_no_file_outside_the_logs_is_read(logs: Path, name: str,
@@ -76,3 +94,20 @@ def test_a_line_count_tail_cannot_take_is_refused_by_shop_itself() -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         cli.line_count("99999999999999999999")
     assert cli.line_count(str(cli.MAX_LOG_LINES)) == cli.MAX_LOG_LINES
+
+
+def test_a_tail_killed_by_a_signal_is_reported_as_a_shell_does(
+        logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `shop logs user | head -1` exited 243: tail's -13 (SIGPIPE) went out as 256 - 13.
+    monkeypatch.setattr(cli.subprocess, "call", lambda *_args, **_kw: -13)
+    assert cli.main(["logs", "user"]) == 128 + 13
+
+
+def test_a_reader_that_went_away_ends_shop_quietly(
+        logs: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    def reader_gone(*_args: object, **_kw: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli.subprocess, "call", reader_gone)
+    assert cli.main(["logs", "user"]) == 128 + 13
+    assert "Traceback" not in capfd.readouterr().err

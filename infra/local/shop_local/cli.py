@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -341,16 +342,24 @@ def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) 
     return 0 if healthy else 1
 
 
+# A Lambda function name's characters (CreateFunction's FunctionName, without the ARN forms):
+# nothing that could lead a log path out of var/logs/lambda.
+FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def log_names() -> set[str]:
     """The names `shop logs` takes: every program `shop up` supervises (from `.env`, or the
     example before there is one), `supervisord`, and `lambda/<function-name>` for each
-    function's log already in `var/logs/lambda/`.
+    function the running stack has registered or whose log is in `var/logs/lambda/`.
     """
-    from shop_local.stack import status
+    from shop_local.runtime.lambda_registry import owners
+    from shop_local.stack import services, status
 
     env = read_env(ENV_FILE if ENV_FILE.exists() else ENV_EXAMPLE)
     names = {program.name for program in status.all_programs(env)} | {"supervisord"}
-    names |= {f"lambda/{path.stem}" for path in (LOGS / "lambda").glob("*.log")}
+    functions = {path.stem for path in (LOGS / "lambda").glob("*.log")}
+    functions |= set(owners(services.LAMBDA_REGISTRY))
+    names |= {f"lambda/{name}" for name in functions if FUNCTION_NAME.fullmatch(name)}
     return names
 
 
@@ -366,7 +375,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
         return 2
     path = LOGS / f"{args.service}.log"
     if not path.exists():
-        say(f"no log for {args.service!r} yet ({path})")
+        # A function's log starts with its first invocation: a schedule's within a minute.
+        why = (" (a function's log is written from its first invocation on)"
+               if args.service.startswith("lambda/") else "")
+        say(f"no log for {args.service!r} yet ({path}){why}")
         return 1
     command = ["tail", "-n", str(args.lines)] + (["-F"] if args.follow else []) + [str(path)]
     try:
@@ -549,15 +561,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `shop` with `argv` (default: the command line); the subcommand's exit status, or 1
-    with `shop: error: …` when it raised a RuntimeError.
+    """Run `shop` with `argv` (default: the command line); the subcommand's exit status
+    (128 + N for a child killed by signal N, as a shell reports it), or 1 with
+    `shop: error: …` when it raised a RuntimeError. A reader that went away (`shop … | head`)
+    ends it quietly with 128 + SIGPIPE.
     """
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
     except RuntimeError as exc:
         say(f"error: {exc}")
         return 1
+    except BrokenPipeError:
+        # Python's advice for this case: point stdout at /dev/null so that the flush at
+        # exit does not raise again (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
+    return 128 - status if status < 0 else status
 
 
 if __name__ == "__main__":
