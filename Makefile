@@ -69,9 +69,12 @@ bench: install $(BENCH_STAMP)
 # Leaves nothing of the shop behind: `shop reset` (when the venv is there to run it)
 # stops the stack and removes the databases, roles, RabbitMQ vhost and users, Redis
 # users and keys `shop setup` made; then what the stack wrote, the venv, the metadata
-# `pip install -e` wrote (*.egg-info) and newman's npm packages go. `.env` stays (its
-# settings may be yours), and so do the Debian packages. A reset that fails does not
-# stop the removal.
+# `pip install -e` wrote (*.egg-info), newman's npm packages and the caches of pytest,
+# hypothesis, mypy, ruff and Python go. `.env` stays (its settings may be yours), and so
+# do the Debian packages and the host's RabbitMQ set-up (the Prometheus plugin). A reset
+# that fails does not stop the removal.
 clean:
 	-test ! -x $(BIN)/shop || $(BIN)/shop reset --yes
 	rm -rf var $(VENV) *.egg-info $(POSTMAN)/node_modules
+	rm -rf .pytest_cache .hypothesis .mypy_cache .ruff_cache functions/*/.mypy_cache
+	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -18,7 +18,11 @@ def test_make_clean_removes_what_install_and_up_made_and_keeps_env(tmp_path: Pat
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     made = [tmp_path / "var" / "logs", tmp_path / ".venv" / "lib",
             tmp_path / "serverless_shop.egg-info",
-            tmp_path / "tests" / "postman" / "node_modules" / "newman"]
+            tmp_path / "tests" / "postman" / "node_modules" / "newman",
+            tmp_path / ".mypy_cache" / "3.11", tmp_path / "functions" / "user" / ".mypy_cache",
+            tmp_path / ".ruff_cache" / "0.1", tmp_path / ".pytest_cache" / "v",
+            tmp_path / ".hypothesis" / "examples",
+            tmp_path / "infra" / "local" / "shop_local" / "__pycache__"]
     for folder in made:
         folder.mkdir(parents=True)
         (folder / "file").write_text("x")
@@ -30,3 +34,4 @@ def test_make_clean_removes_what_install_and_up_made_and_keeps_env(tmp_path: Pat
     assert [folder for folder in made if folder.exists()] == []
     assert not (tmp_path / "var").exists() and not (tmp_path / ".venv").exists()
     assert (tmp_path / ".env").exists() and (tmp_path / "tests" / "postman" / "newman.sh").exists()
+    assert (tmp_path / "infra" / "local" / "shop_local").is_dir()  # only the cache went

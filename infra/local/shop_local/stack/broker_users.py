@@ -116,12 +116,15 @@ def ensure_vhost(vhost: str) -> None:
         rabbitmqctl("add_vhost", vhost)
 
 
-def delete_vhost(vhost: str) -> None:
-    """Delete `vhost` with its queues, exchanges, bindings and permissions, if it exists; the
-    default vhost `/` is never deleted. CalledProcessError when `rabbitmqctl` fails.
+def delete_vhost(vhost: str) -> bool:
+    """Delete `vhost` with its queues, exchanges, bindings and permissions, if it exists: True
+    when it did; the default vhost `/` is never deleted. CalledProcessError when
+    `rabbitmqctl` fails.
     """
-    if vhost != "/" and vhost_exists(vhost):
-        rabbitmqctl("delete_vhost", vhost)
+    if vhost == "/" or not vhost_exists(vhost):
+        return False
+    rabbitmqctl("delete_vhost", vhost)
+    return True
 
 
 def ensure_user(user: BrokerUser, grant: BrokerGrant) -> None:

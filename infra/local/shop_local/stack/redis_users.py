@@ -108,11 +108,12 @@ def ensure_user(admin: RedisClient, user: RedisUser) -> None:
     admin.execute_command("ACL", "SETUSER", user.name, *user.rules())
 
 
-def delete_user(admin: RedisClient, name: str) -> None:
-    """Delete the ACL user `name` (`ACL DELUSER`; a missing user is not an error). Its open
-    connections are closed by the server. RedisError when the administrator may not.
+def delete_user(admin: RedisClient, name: str) -> bool:
+    """Delete the ACL user `name` (`ACL DELUSER`; a missing user is not an error): True when
+    it existed. Its open connections are closed by the server. RedisError when the
+    administrator may not.
     """
-    admin.execute_command("ACL", "DELUSER", name)
+    return int(admin.execute_command("ACL", "DELUSER", name)) > 0
 
 
 def default_user_is_open(admin: RedisClient) -> bool:

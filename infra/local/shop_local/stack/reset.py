@@ -45,8 +45,9 @@ def remove_broker(env: Mapping[str, str], say: Callable[[str], None]) -> None:
     for user in users:
         broker_users.delete_user(user.name)
     for vhost in sorted({user.vhost for user in users}):
-        broker_users.delete_vhost(vhost)
-        say(f"RabbitMQ: vhost {vhost!r} and the services' users removed")
+        removed = broker_users.delete_vhost(vhost)
+        say(f"RabbitMQ: vhost {vhost!r} {'removed' if removed else 'already gone'}, and the "
+            "services' users with it")
 
 
 def remove_cache(env: Mapping[str, str], admin_url: str,
@@ -63,11 +64,12 @@ def remove_cache(env: Mapping[str, str], admin_url: str,
         removed = redis_users.delete_keys(admin_url, database, user.key_prefix)
         admin = redis_users.admin_client(admin_url)
         try:
-            redis_users.delete_user(admin, user.name)
+            existed = redis_users.delete_user(admin, user.name)
         finally:
             admin.close()
         keys = f"{removed} key{'' if removed == 1 else 's'}"
-        say(f"Redis: {service}'s user and {keys} under {user.key_prefix!r} removed")
+        say(f"Redis: {service}'s user {'removed' if existed else 'already gone'}, and "
+            f"{keys} under {user.key_prefix!r}")
 
 
 def remove_provisioned(env: Mapping[str, str], pg_admin_url: str, redis_admin_url: str,
