@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 POSTMAN := tests/postman
 NEWMAN_STAMP := $(POSTMAN)/node_modules/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
+# The folder this Makefile is in, whatever folder `make -f` was run from: what `clean`
+# removes is always the checkout's own.
+CHECKOUT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 .PHONY: run test install system-deps lint typecheck bench clean postman api-reference
 
@@ -74,7 +77,9 @@ bench: install $(BENCH_STAMP)
 # do the Debian packages and the host's RabbitMQ set-up (the Prometheus plugin). A reset
 # that fails does not stop the removal.
 clean:
-	-test ! -x $(BIN)/shop || $(BIN)/shop reset --yes
-	rm -rf var $(VENV) *.egg-info $(POSTMAN)/node_modules
-	rm -rf .pytest_cache .hypothesis .mypy_cache .ruff_cache functions/*/.mypy_cache
-	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+	-cd "$(CHECKOUT)" && (test ! -x $(BIN)/shop || $(BIN)/shop reset --yes)
+	cd "$(CHECKOUT)" && rm -rf var $(VENV) *.egg-info $(POSTMAN)/node_modules
+	cd "$(CHECKOUT)" && rm -rf .pytest_cache .hypothesis .mypy_cache .ruff_cache \
+	  functions/*/.mypy_cache
+	find "$(CHECKOUT)" -path "$(CHECKOUT)/.git" -prune -o -type d -name __pycache__ -prune \
+	  -exec rm -rf {} +

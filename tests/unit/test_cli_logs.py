@@ -5,6 +5,8 @@ the list of names, and `-n` takes no negative count.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,5 +111,20 @@ def test_a_reader_that_went_away_ends_shop_quietly(
         raise BrokenPipeError(32, "Broken pipe")
 
     monkeypatch.setattr(cli.subprocess, "call", reader_gone)
+    monkeypatch.setattr(cli, "stdout_reader_gone", lambda: True)
     assert cli.main(["logs", "user"]) == 128 + 13
     assert "Traceback" not in capfd.readouterr().err
+    # A broken pipe that is not stdout's (a socket to a server) is not hidden as one.
+    monkeypatch.setattr(cli, "stdout_reader_gone", lambda: False)
+    with pytest.raises(BrokenPipeError):
+        cli.main(["logs", "user"])
+
+
+def test_stdout_reader_gone_tells_a_closed_pipe_from_an_open_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert not cli.stdout_reader_gone()
+        os.close(read_end)
+        assert cli.stdout_reader_gone()

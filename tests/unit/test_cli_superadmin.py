@@ -170,3 +170,12 @@ def test_create_superadmin_for_envs_account_fails_when_it_kept_another_password(
     task_answering(monkeypatch, SuperadminOutcome.EXISTS, f"superadmin {EMAIL} exists")
     assert cli.main(["create-superadmin"]) == 0
     assert cli.NOT_IN_EFFECT_SETTING not in cli.read_env(env_file)
+
+
+def test_a_task_answer_that_is_no_outcome_is_said_as_an_error_not_a_traceback(
+        env_file: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(task, "run_task", lambda *_args: "superadmin admin@example.com created")
+    assert cli.main(["create-superadmin"]) == 1
+    out = capsys.readouterr().out
+    assert "shop: error: user.create_superadmin answered" in out and "Traceback" not in out

@@ -106,3 +106,24 @@ def test_a_wrong_email_or_password_is_one_line_each_and_exit_2(
     out = capsys.readouterr().out
     assert "compose-setup: email: not an email address" in out
     assert "compose-setup: password: too short" in out
+
+
+def test_an_enduser_address_is_not_called_a_superadmin_when_the_password_was_generated(
+        compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # With SHOP_SUPERADMIN_PASSWORD unset it said "superadmin ... already exists and keeps its
+    # own password" of an enduser's account.
+    password = run_with_task_answering(
+        compose_setup, monkeypatch, {}, SuperadminOutcome.OTHER_ROLE,
+        f"account {EMAIL} exists as an enduser and was not made a superadmin")
+    out = capsys.readouterr().out
+    assert out == (f"compose-setup: account {EMAIL} exists as an enduser and was not made a "
+                   "superadmin\n")
+    assert password not in out
+
+
+def test_a_task_answer_that_is_no_outcome_is_a_runtime_error(
+        compose_setup: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compose_setup, "run_task", lambda *_args: "superadmin x created")
+    with pytest.raises(RuntimeError, match="not an outcome the shop knows"):
+        compose_setup.ensure_superadmin({"SHOP_SUPERADMIN_PASSWORD": "given-pw-123"})

@@ -29,8 +29,13 @@ def test_make_clean_removes_what_install_and_up_made_and_keeps_env(tmp_path: Pat
     (tmp_path / ".env").write_text("SHOP_SUPERADMIN_EMAIL=admin@example.com\n")
     (tmp_path / "tests" / "postman" / "newman.sh").write_text("#!/bin/sh\n")
     # No .venv/bin/shop here, so the Makefile skips `shop reset`.
-    subprocess.run(["make", "-s", "clean"], cwd=tmp_path, check=True, timeout=60,
-                   capture_output=True)
+    # Run from another folder (`make -f`): only the checkout's own files go.
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    (elsewhere / "__pycache__").mkdir(parents=True)
+    (elsewhere / ".mypy_cache").mkdir()
+    subprocess.run(["make", "-s", "-f", str(tmp_path / "Makefile"), "clean"], cwd=elsewhere,
+                   check=True, timeout=60, capture_output=True)
+    assert (elsewhere / "__pycache__").is_dir() and (elsewhere / ".mypy_cache").is_dir()
     assert [folder for folder in made if folder.exists()] == []
     assert not (tmp_path / "var").exists() and not (tmp_path / ".venv").exists()
     assert (tmp_path / ".env").exists() and (tmp_path / "tests" / "postman" / "newman.sh").exists()

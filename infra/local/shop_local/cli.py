@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -72,8 +73,7 @@ def load_env() -> dict[str, str]:
 NOT_IN_EFFECT_SETTING = "SHOP_SUPERADMIN_PASSWORD_NOT_IN_EFFECT"
 
 
-def superadmin_report(answer: SuperadminAnswer, email: str,
-                      generated: str | None) -> tuple[str, bool]:
+def superadmin_report(answer: SuperadminAnswer, generated: str | None) -> tuple[str, bool]:
     """What `shop` says about the superadmin after the `create_superadmin` task gave
     `answer`, and whether `.env`'s SHOP_SUPERADMIN_PASSWORD is the account's password.
 
@@ -82,14 +82,14 @@ def superadmin_report(answer: SuperadminAnswer, email: str,
     """
     env_name = ENV_FILE.name
     if answer.outcome is SuperadminOutcome.OTHER_PASSWORD:
-        return (f"superadmin {email} already exists; its password was left as it is, and it is "
-                f"not the SHOP_SUPERADMIN_PASSWORD in {env_name}"
+        return (f"superadmin {answer.email} already exists; its password was left as it is, "
+                f"and it is not the SHOP_SUPERADMIN_PASSWORD in {env_name}"
                 f"{' (generated now, so not shown)' if generated else ''}. Put the working "
                 f"password there, or `shop reset` and `shop up` to start over (all data is "
                 f"removed)"), False
     if answer.outcome is SuperadminOutcome.CREATED and generated:
         return (f"{answer.says}, with a generated password (shown once; it is kept in "
-                f"{env_name}):\n\n    {email}  /  {generated}\n"), True
+                f"{env_name}):\n\n    {answer.email}  /  {generated}\n"), True
     # Created with `.env`'s own password, or found with it.
     return f"{answer.says}; its password is SHOP_SUPERADMIN_PASSWORD in {env_name}", True
 
@@ -121,7 +121,7 @@ def create_superadmin(email: str, password: str) -> SuperadminAnswer:
     """
     from shop_local.stack import task
 
-    answer = SuperadminAnswer.from_json(
+    answer = task.read_superadmin_answer(
         task.run_task("user", "create_superadmin", {"email": email, "password": password}))
     if answer.outcome is SuperadminOutcome.OTHER_ROLE:
         raise NotASuperadmin(
@@ -140,7 +140,7 @@ def ensure_superadmin(env: dict[str, str], generated_password: str | None) -> bo
     """
     email = env["SHOP_SUPERADMIN_EMAIL"]
     answer = create_superadmin(email, env["SHOP_SUPERADMIN_PASSWORD"])
-    report, in_effect = superadmin_report(answer, email, generated_password)
+    report, in_effect = superadmin_report(answer, generated_password)
     say(report)
     record_password_in_effect(in_effect, email)
     return in_effect
@@ -436,7 +436,7 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
         else:  # not `.env`'s account: nothing to say about `.env`
             answer = create_superadmin(email, password)
             if answer.outcome is SuperadminOutcome.OTHER_PASSWORD:
-                say(f"superadmin {email} exists, and its password is not the one given; "
+                say(f"superadmin {answer.email} exists, and its password is not the one given; "
                     "it was left unchanged")
                 return 1
             say(answer.says)
@@ -560,19 +560,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (`shop … | head`): Linux
+    reports POLLERR on such a pipe's write end, and never on a terminal or a file.
+    """
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), 0)  # POLLERR and POLLHUP are reported anyway
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `shop` with `argv` (default: the command line); the subcommand's exit status
     (128 + N for a child killed by signal N, as a shell reports it), or 1 with
-    `shop: error: …` when it raised a RuntimeError. A reader that went away (`shop … | head`)
-    ends it quietly with 128 + SIGPIPE.
+    `shop: error: …` when it raised a RuntimeError. A reader of the output that went away
+    (`shop … | head`) ends it quietly with 128 + SIGPIPE; a broken pipe of any other kind
+    (a socket) is raised.
     """
     args = build_parser().parse_args(argv)
     try:
-        status = int(args.run(args))
-    except RuntimeError as exc:
-        say(f"error: {exc}")
-        return 1
+        try:
+            status = int(args.run(args))
+        except RuntimeError as exc:
+            say(f"error: {exc}")
+            return 1
     except BrokenPipeError:
+        if not stdout_reader_gone():
+            raise
         # Python's advice for this case: point stdout at /dev/null so that the flush at
         # exit does not raise again (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -45,6 +45,9 @@ def remove_broker(env: Mapping[str, str], say: Callable[[str], None]) -> None:
     for user in users:
         broker_users.delete_user(user.name)
     for vhost in sorted({user.vhost for user in users}):
+        if vhost == "/":  # RabbitMQ's own default vhost: never the shop's to remove
+            say("RabbitMQ: the services' users removed; the default vhost '/' is kept")
+            continue
         removed = broker_users.delete_vhost(vhost)
         say(f"RabbitMQ: vhost {vhost!r} {'removed' if removed else 'already gone'}, and the "
             "services' users with it")

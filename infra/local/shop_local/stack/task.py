@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+from shop_common.superadmin_answer import SuperadminAnswer
 from shop_local.apps import function_dir
 
 # The child's exit status when the task refused its arguments (a pydantic ValidationError).
@@ -37,6 +38,17 @@ def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"{service}.{function} failed:\n{result.stderr.strip()}")
     return result.stdout.strip()
+
+
+def read_superadmin_answer(printed: str) -> SuperadminAnswer:
+    """What the user service's `create_superadmin` task printed, read back. RuntimeError when
+    it is not a SuperadminAnswer (a task of another version, or one that printed more).
+    """
+    try:
+        return SuperadminAnswer.from_json(printed)
+    except ValueError:
+        raise RuntimeError(f"user.create_superadmin answered {printed!r}, not an outcome the "
+                           "shop knows") from None
 
 
 def main(argv: list[str]) -> int:

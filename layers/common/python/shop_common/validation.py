@@ -14,13 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from itertools import islice
 from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from shop_common.errors import (
     FieldError,
-    Problem,
     bad_request,
     content_too_large,
     validation_failed,
@@ -57,31 +57,53 @@ class StrictBody(BaseModel):
         return value
 
 
-def _leaves(data: Any) -> Iterator[tuple[str, Any]]:
-    """Every value in a JSON value that is not an object or array, with its dotted path
-    ("body" for `data` itself). Walked with a stack, not recursion: the JSON may be nested
-    as deep as the parser allows.
+# Where a value sits in a JSON document: its parent's place and its own key or index
+# (None for the document itself). Linked, not joined, so that walking a body costs one
+# small tuple per value however long the names above it are: only the places reported
+# are ever written out (`_dotted`).
+_Place = tuple["_Place | None", str | int]
+
+# At most this many fields are named per kind of fault: a 64 KiB body can hold thousands
+# of bad values under one long name, and the answer should not repeat it thousands of times.
+MAX_REPORTED_FIELDS = 50
+
+
+def _leaves(data: Any) -> Iterator[tuple[_Place | None, Any]]:
+    """Every value in a JSON value that is not an object or array, with its place. Walked
+    with a stack, not recursion: the JSON may be nested as deep as the parser allows.
     """
-    pending: list[tuple[str, Any]] = [("", data)]
+    pending: list[tuple[_Place | None, Any]] = [(None, data)]
     while pending:
-        path, value = pending.pop()
+        place, value = pending.pop()
         if isinstance(value, dict):
-            pending.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+            pending.extend(((place, key), child) for key, child in value.items())
         elif isinstance(value, list):
-            pending.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+            pending.extend(((place, index), child) for index, child in enumerate(value))
         else:
-            yield path or "body", value
+            yield place, value
+
+
+def _dotted(place: _Place | None) -> str:
+    """A place as a dotted path (`items.0.name`), "body" for the document itself."""
+    keys: list[str] = []
+    while place is not None:
+        place, key = place
+        keys.append(str(key))
+    return ".".join(reversed(keys)) or "body"
 
 
 def text_errors(data: Any) -> list[FieldError]:
-    """A FieldError for every string in a JSON value that holds a forbidden character.
+    """A FieldError for every string in a JSON value that holds a forbidden character (at
+    most MAX_REPORTED_FIELDS of them).
 
     Covers what a model's own validators may not see: strings nested in lists and
     objects, and strings a field of another type would have accepted or coerced.
     """
-    errors = [FieldError(path, problem) for path, value in _leaves(data)
-              if isinstance(value, str) and (problem := forbidden_character(value))]
-    return sorted(errors, key=lambda error: error.field)
+    found = ((place, forbidden_character(value)) for place, value in _leaves(data)
+             if isinstance(value, str))
+    bad = islice(((place, problem) for place, problem in found if problem), MAX_REPORTED_FIELDS)
+    return sorted((FieldError(_dotted(place), problem) for place, problem in bad),
+                  key=lambda error: error.field)
 
 
 def field_errors(exc: ValidationError) -> list[FieldError]:
@@ -107,22 +129,24 @@ def _number_text(text: str) -> str:
 
 
 class _LongNumber:
-    """Stands for an over-long number while `long_number_errors` looks for where it is."""
+    """Stands in the parsed JSON for a number longer than MAX_NUMBER_CHARS, so that the
+    answer can name where it was (`_long_number_errors`).
+    """
 
 
-def _number_or_marker(text: str) -> Any:
+def _int_or_marker(text: str) -> int | _LongNumber:
+    return _LongNumber() if len(text) > MAX_NUMBER_CHARS else int(text)
+
+
+def _decimal_or_marker(text: str) -> Decimal | _LongNumber:
     return _LongNumber() if len(text) > MAX_NUMBER_CHARS else Decimal(text)
 
 
-def long_number_errors(text: bytes | str) -> list[FieldError]:
-    """A FieldError for every number longer than MAX_NUMBER_CHARS in a JSON text, at its
-    dotted path ("body" for the whole text); empty when there is none. ValueError when the
-    text is not JSON for another reason.
-    """
-    data = json.loads(text, parse_int=_number_or_marker, parse_float=_number_or_marker,
-                      parse_constant=_not_json, object_pairs_hook=_unique_names)
-    errors = [FieldError(path, f"a number longer than {MAX_NUMBER_CHARS} characters")
-              for path, value in _leaves(data) if isinstance(value, _LongNumber)]
+def _long_number_errors(data: Any) -> list[FieldError]:
+    places = islice((place for place, value in _leaves(data) if isinstance(value, _LongNumber)),
+                    MAX_REPORTED_FIELDS)
+    errors = [FieldError(_dotted(place), f"a number longer than {MAX_NUMBER_CHARS} characters")
+              for place in places]
     return sorted(errors, key=lambda error: error.field)
 
 
@@ -149,12 +173,29 @@ def loads_exact(text: bytes | str) -> Any:
                       parse_constant=_not_json, object_pairs_hook=_unique_names)
 
 
-def parse_json(raw_body: bytes | str | None) -> Any:
-    """The JSON of a request body, numbers exact (Decimal/int).
+def _loads(raw_body: bytes, mark_long_numbers: bool) -> Any:
+    """`loads_exact`, or with over-long numbers marked instead of refused; 400 problems for
+    what is not JSON. NumberTooLong passes through unless `mark_long_numbers`.
+    """
+    try:
+        if mark_long_numbers:
+            return json.loads(raw_body, parse_int=_int_or_marker,
+                              parse_float=_decimal_or_marker, parse_constant=_not_json,
+                              object_pairs_hook=_unique_names)
+        return loads_exact(raw_body)
+    except NumberTooLong:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
+    except RecursionError:
+        # `[[[[…` nested a few thousand deep fits in MAX_BODY_BYTES and exhausts the stack.
+        raise bad_request("the JSON is nested too deeply", slug="malformed-json") from None
 
-    Raises a 413 problem for a body over MAX_BODY_BYTES; a 400 for an empty, malformed or too
-    deeply nested one; a 422 naming each field that holds a number longer than
-    MAX_NUMBER_CHARS.
+
+def _read_json(raw_body: bytes | str | None) -> tuple[Any, list[FieldError]]:
+    """The JSON of a request body, numbers exact (Decimal/int), and a FieldError for each
+    number in it longer than MAX_NUMBER_CHARS (such a number is left as a marker). 413 and
+    400 problems as `parse_json` says.
     """
     if isinstance(raw_body, str):
         raw_body = raw_body.encode()
@@ -165,41 +206,43 @@ def parse_json(raw_body: bytes | str | None) -> Any:
                                 f"{MAX_BODY_BYTES} ({MAX_BODY_BYTES // 1024} KiB) a JSON body "
                                 "may have")
     try:
-        return loads_exact(raw_body)
-    except NumberTooLong as exc:
-        raise _long_number_problem(raw_body, exc) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
-    except RecursionError:
-        # `[[[[…` nested a few thousand deep fits in MAX_BODY_BYTES and exhausts the stack.
-        raise bad_request("the JSON is nested too deeply", slug="malformed-json") from None
+        return _loads(raw_body, mark_long_numbers=False), []
+    except NumberTooLong:
+        # Read again, only on this path, to name where each such number is.
+        data = _loads(raw_body, mark_long_numbers=True)
+        return data, _long_number_errors(data)
 
 
-def _long_number_problem(raw_body: bytes, exc: NumberTooLong) -> Problem:
-    # Parsed again, only on this path, to name where the number is: a 422 like any other
-    # field the service cannot take; a body that is malformed further on stays a 400.
-    try:
-        errors = long_number_errors(raw_body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        errors = []
-    return validation_failed(errors) if errors else bad_request(str(exc), slug="malformed-json")
+def parse_json(raw_body: bytes | str | None) -> Any:
+    """The JSON of a request body, numbers exact (Decimal/int).
+
+    Raises a 413 problem for a body over MAX_BODY_BYTES; a 400 for an empty, malformed or too
+    deeply nested one; a 422 naming each field that holds a number longer than
+    MAX_NUMBER_CHARS.
+    """
+    data, long_numbers = _read_json(raw_body)
+    if long_numbers:
+        raise validation_failed(long_numbers)
+    return data
 
 
 def parse_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
     """The request body validated as `model`.
 
-    Raises a 400 problem when it is not a JSON object (see `parse_json`), and a 422
-    listing every bad field (unknown fields and control characters in text included).
+    Raises the 413 and 400 problems of `parse_json` (and a 400 when the JSON is not an
+    object), and a 422 listing every bad field: unknown fields, control characters in text
+    and numbers longer than MAX_NUMBER_CHARS included.
     """
-    data = parse_json(raw_body)
+    data, errors = _read_json(raw_body)
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object", slug="malformed-json")
+    named = {error.field for error in errors}  # an over-long number says only that
     try:
         body: ModelT | None = model.model_validate(data)
-        errors = []
     except ValidationError as exc:
-        body, errors = None, field_errors(exc)
-    named = {error.field for error in errors}
+        body = None
+        errors += [error for error in field_errors(exc) if error.field not in named]
+    named |= {error.field for error in errors}
     errors += [error for error in text_errors(data) if error.field not in named]
     if errors or body is None:
         raise validation_failed(errors)
