@@ -131,6 +131,15 @@ def test_a_body_over_64_kib_is_a_413_problem(services: Services) -> None:
     assert "65536 (64 KiB)" in problem["detail"] and problem["instance"] == "/users/register"
 
 
+def test_an_exponent_out_of_range_anywhere_is_a_422_naming_where(services: Services) -> None:
+    # Anonymous, on the login route: a 500 (decimal.InvalidOperation) before the fix.
+    response = services.user.call("POST", "/users/login", data=(
+        '{"email": "q@example.com", "password": "x", "z": 1E+99999999999999999999999}'))
+    assert response.status_code == 422, response.text
+    assert {"field": "z", "message": "a number whose exponent is beyond ±1000"} in (
+        response.json()["errors"])
+
+
 def product_body(price: str) -> bytes:
     """A product body with `price` exactly as written (json.dumps would round a float)."""
     return (f'{{"name": "Exact {uuid.uuid4().hex[:6]}", "description": "", '
@@ -142,6 +151,8 @@ def product_body(price: str) -> bytes:
     '"٩.٩٩"',  # Arabic-Indic digits, once read as 9.99
     '"９.９９"',  # full-width digits, once read as 9.99  # noqa: RUF001 (the point)
     "1e-3", "NaN", "Infinity",
+    "1e1000000", "-1e99999999",  # a 500: abs() overflowed Decimal's context
+    "1E+99999999999999999999999",  # a 500: past what Decimal can hold at all
 ])
 def test_a_price_that_is_not_exactly_two_ascii_places_is_refused(
     services: Services, minter: Minter, accounts: Accounts, price: str,

@@ -226,7 +226,9 @@ def bodies(draw: st.DrawFn, route: Route, targets: Targets) -> bytes | None:
         return draw(st.one_of(
             st.binary(max_size=64),
             st.sampled_from([b"", b"{", b"null", b"[]", b'"x"', b"1", b"\x00", b"\xff\xfe{}",
-                             b'{"a":1,"a":2}', b"{'a': 1}", b" " * 70_000]),
+                             b'{"a":1,"a":2}', b"{'a': 1}", b" " * 70_000,
+                             b'{"price":1e1000000,"stock":1e999999999,"quantity":-1E-99999}',
+                             b'{"a":1E+99999999999999999999999}']),
         ))
     if shape == "any":
         body: Any = draw(anything)

@@ -41,6 +41,9 @@ def test_can_read_amounts_with_up_to_two_places(raw: object, expected: str) -> N
     (10**30, "at most"), ("100000000.00", "at most"),
     # Text of 5,000 digits is an amount, only too large: it was called "not a decimal amount".
     ("9" * 5000, "at most"), ("0." + "0" * 5000 + "1", "two decimal places"),
+    # abs() of these overflowed Decimal's context: a 500 on POST /products.
+    (Decimal("1e1000000"), "at most"), (Decimal("-1e99999999"), "at most"),
+    (loads_exact("1e1000"), "at most"),
 ])
 def test_refuses_what_is_not_an_amount_of_cents(raw: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):

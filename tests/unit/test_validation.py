@@ -142,6 +142,22 @@ def test_a_body_of_thousands_of_values_under_one_long_name_stays_small() -> None
     assert peak < 20 * 1024 * 1024
 
 
+@pytest.mark.parametrize("number", ["1E+99999999999999999999999", "-1E-99999999999999999999",
+                                    "1e1001", "1e-1001", "0e2000", "7.5e999999999"])
+def test_a_number_whose_exponent_is_out_of_range_is_a_422_naming_its_field(number: str) -> None:
+    # 1E+99999999999999999999999 was a 500 (decimal.InvalidOperation) on any body route;
+    # 1e999999999 would make an integer field a billion-digit int.
+    problem = problem_of(f'{{"name": "Rex", "legs": {number}}}'.encode())
+    assert problem.status == 422
+    assert [(e.field, e.message) for e in problem.errors] == [
+        ("legs", "a number whose exponent is beyond ±1000")]
+
+
+def test_exponents_within_range_are_read_exactly() -> None:
+    assert loads_exact("[1e1000, 1e-1000, 25E-1]") == [Decimal("1e1000"), Decimal("1e-1000"),
+                                                       Decimal("2.5")]
+
+
 def test_a_number_of_4300_digits_is_still_read_exactly() -> None:
     assert loads_exact("[" + "9" * 4300 + "]") == [int("9" * 4300)]
 

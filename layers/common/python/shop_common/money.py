@@ -44,8 +44,9 @@ def parse_money(value: object) -> Decimal:
         raise ValueError("must be a decimal amount such as 9.99") from None
     if not amount.is_finite():
         raise ValueError("must be a finite amount")
-    # The size check comes first: quantizing a huge value overflows the context.
-    if abs(amount) > MAX_AMOUNT:
+    # The size check comes first: quantizing a huge value overflows the context, and so
+    # does abs() (1e1000000 is past its Emax); copy_abs() is exact and never signals.
+    if amount.copy_abs() > MAX_AMOUNT:
         raise ValueError(f"must be at most {MAX_AMOUNT}")
     if amount != amount.quantize(CENT, rounding=ROUND_DOWN):
         raise ValueError("must have at most two decimal places")

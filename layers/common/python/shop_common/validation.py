@@ -3,17 +3,19 @@
 Every service reads its bodies here, so the rules hold everywhere at once: numbers are
 read as exact decimals, never floats (`9.999999999999999999` stays that, and is refused
 as a price, instead of becoming 10.0); `NaN` and `Infinity`, which are not JSON
-(RFC 8259 §6), are malformed; a number longer than MAX_NUMBER_CHARS is a 422 naming its
-field (never Python's own message about `sys.set_int_max_str_digits`); a body over
-MAX_BODY_BYTES is a 413 (RFC 9110 §15.5.14); no string anywhere
-in a body may hold a control character (shop_common.text); unknown fields are refused.
+(RFC 8259 §6), are malformed; a number longer than MAX_NUMBER_CHARS, or with an exponent
+beyond ±MAX_NUMBER_EXPONENT, is a 422 naming its field (never Python's own message about
+`sys.set_int_max_str_digits`, nor a 500 from Decimal's context); a body over
+MAX_BODY_BYTES is a 413 (RFC 9110 §15.5.14); no string anywhere in a body may hold a
+control character (shop_common.text); unknown fields are refused.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from decimal import Decimal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any, NoReturn, TypeVar
 
@@ -35,8 +37,18 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_NUMBER_CHARS = 4300
 
 
-class NumberTooLong(ValueError):
-    """A JSON number longer than MAX_NUMBER_CHARS characters."""
+# An exponent past this, either way, is refused too: `1e999999999` is short text, but an
+# integer field would make it a billion-digit int, and Decimal arithmetic overflows its
+# context past ±999999. Far past any amount or count, and inside the 4300 digits above.
+MAX_NUMBER_EXPONENT = 1000
+TOO_LONG = f"a number longer than {MAX_NUMBER_CHARS} characters"
+OUT_OF_RANGE = f"a number whose exponent is beyond ±{MAX_NUMBER_EXPONENT}"
+
+
+class UnreadableNumber(ValueError):
+    """A JSON number this service does not read: its message is TOO_LONG (longer than
+    MAX_NUMBER_CHARS characters) or OUT_OF_RANGE (exponent beyond ±MAX_NUMBER_EXPONENT).
+    """
 
 
 class StrictBody(BaseModel):
@@ -121,33 +133,48 @@ def _not_json(constant: str) -> NoReturn:
     raise ValueError(f"{constant} is not a JSON number")
 
 
-def _number_text(text: str) -> str:
-    """A JSON number's text as is; NumberTooLong past MAX_NUMBER_CHARS."""
+def _int(text: str) -> int:
     if len(text) > MAX_NUMBER_CHARS:
-        raise NumberTooLong(f"a number in the body is longer than {MAX_NUMBER_CHARS} characters")
-    return text
+        raise UnreadableNumber(TOO_LONG)
+    return int(text)
 
 
-class _LongNumber:
-    """Stands in the parsed JSON for a number longer than MAX_NUMBER_CHARS, so that the
-    answer can name where it was (`_long_number_errors`).
+def _decimal(text: str) -> Decimal:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise UnreadableNumber(TOO_LONG)
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # an exponent past what Decimal itself can hold
+        raise UnreadableNumber(OUT_OF_RANGE) from None
+    if abs(number.adjusted()) > MAX_NUMBER_EXPONENT:
+        raise UnreadableNumber(OUT_OF_RANGE)
+    return number
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """Stands in the parsed JSON for a number refused with `why`, so that the answer can
+    name where it was (`_unreadable_number_errors`).
     """
 
-
-def _int_or_marker(text: str) -> int | _LongNumber:
-    return _LongNumber() if len(text) > MAX_NUMBER_CHARS else int(text)
+    why: str
 
 
-def _decimal_or_marker(text: str) -> Decimal | _LongNumber:
-    return _LongNumber() if len(text) > MAX_NUMBER_CHARS else Decimal(text)
+def _marking(read: Callable[[str], Any]) -> Callable[[str], Any]:
+    """`read`, with an UnreadableNumber returned as a marker instead of raised."""
+    def read_or_mark(text: str) -> Any:
+        try:
+            return read(text)
+        except UnreadableNumber as exc:
+            return _Unreadable(str(exc))
+    return read_or_mark
 
 
-def _long_number_errors(data: Any) -> list[FieldError]:
-    places = islice((place for place, value in _leaves(data) if isinstance(value, _LongNumber)),
-                    MAX_REPORTED_FIELDS)
-    errors = [FieldError(_dotted(place), f"a number longer than {MAX_NUMBER_CHARS} characters")
-              for place in places]
-    return sorted(errors, key=lambda error: error.field)
+def _unreadable_number_errors(data: Any) -> list[FieldError]:
+    marked = islice(((place, value) for place, value in _leaves(data)
+                     if isinstance(value, _Unreadable)), MAX_REPORTED_FIELDS)
+    return sorted((FieldError(_dotted(place), value.why) for place, value in marked),
+                  key=lambda error: error.field)
 
 
 def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -166,24 +193,24 @@ def loads_exact(text: bytes | str) -> Any:
     object.
 
     Raises ValueError for NaN/Infinity or a name repeated within an object (RFC 8259 §4),
-    NumberTooLong (a ValueError) for a number longer than MAX_NUMBER_CHARS.
+    UnreadableNumber (a ValueError) for a number longer than MAX_NUMBER_CHARS or with an
+    exponent beyond ±MAX_NUMBER_EXPONENT.
     """
-    return json.loads(text, parse_int=lambda number: int(_number_text(number)),
-                      parse_float=lambda number: Decimal(_number_text(number)),
-                      parse_constant=_not_json, object_pairs_hook=_unique_names)
+    return json.loads(text, parse_int=_int, parse_float=_decimal, parse_constant=_not_json,
+                      object_pairs_hook=_unique_names)
 
 
-def _loads(raw_body: bytes, mark_long_numbers: bool) -> Any:
-    """`loads_exact`, or with over-long numbers marked instead of refused; 400 problems for
-    what is not JSON. NumberTooLong passes through unless `mark_long_numbers`.
+def _loads(raw_body: bytes, mark_unreadable_numbers: bool) -> Any:
+    """`loads_exact`, or with unreadable numbers marked instead of refused; 400 problems for
+    what is not JSON. UnreadableNumber passes through unless `mark_unreadable_numbers`.
     """
     try:
-        if mark_long_numbers:
-            return json.loads(raw_body, parse_int=_int_or_marker,
-                              parse_float=_decimal_or_marker, parse_constant=_not_json,
+        if mark_unreadable_numbers:
+            return json.loads(raw_body, parse_int=_marking(_int),
+                              parse_float=_marking(_decimal), parse_constant=_not_json,
                               object_pairs_hook=_unique_names)
         return loads_exact(raw_body)
-    except NumberTooLong:
+    except UnreadableNumber:
         raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request(f"malformed JSON: {exc}", slug="malformed-json") from None
@@ -194,7 +221,7 @@ def _loads(raw_body: bytes, mark_long_numbers: bool) -> Any:
 
 def _read_json(raw_body: bytes | str | None) -> tuple[Any, list[FieldError]]:
     """The JSON of a request body, numbers exact (Decimal/int), and a FieldError for each
-    number in it longer than MAX_NUMBER_CHARS (such a number is left as a marker). 413 and
+    number in it that is not read (UnreadableNumber; left there as a marker). 413 and
     400 problems as `parse_json` says.
     """
     if isinstance(raw_body, str):
@@ -206,11 +233,11 @@ def _read_json(raw_body: bytes | str | None) -> tuple[Any, list[FieldError]]:
                                 f"{MAX_BODY_BYTES} ({MAX_BODY_BYTES // 1024} KiB) a JSON body "
                                 "may have")
     try:
-        return _loads(raw_body, mark_long_numbers=False), []
-    except NumberTooLong:
+        return _loads(raw_body, mark_unreadable_numbers=False), []
+    except UnreadableNumber:
         # Read again, only on this path, to name where each such number is.
-        data = _loads(raw_body, mark_long_numbers=True)
-        return data, _long_number_errors(data)
+        data = _loads(raw_body, mark_unreadable_numbers=True)
+        return data, _unreadable_number_errors(data)
 
 
 def parse_json(raw_body: bytes | str | None) -> Any:
@@ -218,11 +245,11 @@ def parse_json(raw_body: bytes | str | None) -> Any:
 
     Raises a 413 problem for a body over MAX_BODY_BYTES; a 400 for an empty, malformed or too
     deeply nested one; a 422 naming each field that holds a number longer than
-    MAX_NUMBER_CHARS.
+    MAX_NUMBER_CHARS or with an exponent beyond ±MAX_NUMBER_EXPONENT.
     """
-    data, long_numbers = _read_json(raw_body)
-    if long_numbers:
-        raise validation_failed(long_numbers)
+    data, unreadable_numbers = _read_json(raw_body)
+    if unreadable_numbers:
+        raise validation_failed(unreadable_numbers)
     return data
 
 
@@ -231,7 +258,7 @@ def parse_body(raw_body: bytes | str | None, model: type[ModelT]) -> ModelT:
 
     Raises the 413 and 400 problems of `parse_json` (and a 400 when the JSON is not an
     object), and a 422 listing every bad field: unknown fields, control characters in text
-    and numbers longer than MAX_NUMBER_CHARS included.
+    and numbers that are not read (too long, or an exponent out of range) included.
     """
     data, errors = _read_json(raw_body)
     if not isinstance(data, dict):
