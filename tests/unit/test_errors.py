@@ -76,3 +76,9 @@ def test_an_instance_never_names_another_host() -> None:
     for path in ("//evil.example/x", "///evil.example/x", "/products/7", "/"):
         instance = Problem(404, "Not Found").to_dict(path)["instance"]
         assert urljoin(base, instance) == "http://127.0.0.1:8002" + path
+    # A browser reads `\` as `/` in an http URL (WHATWG URL Standard): /\evil.example named
+    # evil.example there. Read that way, it stays a path on this host too.
+    for path in ("/\\evil.example/x", "/\\/evil.example", "/a\\b"):
+        instance = Problem(404, "Not Found").to_dict(path)["instance"]
+        as_a_browser_reads_it = urljoin(base, instance.replace("\\", "/"))
+        assert as_a_browser_reads_it.startswith("http://127.0.0.1:8002/"), instance

@@ -175,6 +175,8 @@ def test_a_path_beginning_with_two_slashes_never_names_another_host() -> None:
     assert status == 413 and json.loads(body)["instance"] == "/.//evil.example/x"
     assert json.loads(with_instance("application/problem+json", b'{"status": 408}',
                                     "//evil.example/x"))["instance"] == "/.//evil.example/x"
+    status, _, body = post(app, b"{}", path="/\\evil.example/x")  # a browser reads \ as /
+    assert status == 403 and json.loads(body)["instance"] == "/./\\evil.example/x"
 
 
 def test_with_instance_leaves_other_bodies_alone() -> None:

@@ -28,10 +28,11 @@ def path_reference(path: str) -> str:
     """`path` as a relative URI reference that resolves to this same path on the same host.
 
     A reference that begins `//` is a network-path reference (RFC 3986 §4.2): `//evil.example/x`
-    would name another host. `/.` in front keeps it a path, and dot-segment removal
-    (RFC 3986 §5.2.4) gives back `//evil.example/x` on resolution.
+    would name another host; so would `/\\evil.example/x` in a browser, whose URL parser reads
+    `\\` as `/` in http(s) URLs (WHATWG URL Standard, "path start state"). `/.` in front keeps
+    either a path, and dot-segment removal (RFC 3986 §5.2.4) gives back the path on resolution.
     """
-    return "/." + path if path.startswith("//") else path
+    return "/." + path if path[1:2] in ("/", "\\") else path
 
 
 @dataclass

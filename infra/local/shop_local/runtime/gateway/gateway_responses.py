@@ -13,7 +13,7 @@ Templates are Velocity in API Gateway; here only `$context.<name>` references ar
 replaced (no directives): `error.message`, `error.messageString` (quoted),
 `error.responseType`, `httpMethod`, `path` (the path as requested, still
 percent-encoded, without the query string: what an RFC 9457 problem's `instance` names;
-one beginning `//` gets `/.` in front, RFC 3986 §4.2, as at AWS's execute-api endpoint
+one beginning `//` or `/\\` gets `/.` in front, RFC 3986 §4.2, as at AWS's execute-api endpoint
 it begins with the stage and never reads as another host),
 `resourcePath`, `requestId`, `stage`, `domainName`, `identity.sourceIp`. In a JSON
 template a value is JSON-escaped.
