@@ -61,6 +61,21 @@ def test_server_error_detail_hides_internals() -> None:
     assert body["status"] == 500 and INTERNALS not in json.dumps(body)
 
 
+def test_a_problem_answered_from_storage_gets_the_requested_path_as_its_instance() -> None:
+    # The order route's 503 order-unconfirmed (and every stored outcome it replays) was
+    # written once without a request, and answered without `instance`.
+    stored = {"type": "https://x/problems/order-unconfirmed", "title": "Service Unavailable",
+              "status": 503, "detail": "retry"}
+    response = Response(body=json.dumps(stored), status_code=503,
+                        headers={"Content-Type": PROBLEM_CONTENT_TYPE, "Retry-After": "2"})
+    body = json.loads(as_problem(response, "//p/7/orders").body)
+    assert body == {**stored, "instance": "/.//p/7/orders"}
+    kept = {**stored, "instance": "/earlier"}
+    response = Response(body=json.dumps(kept), status_code=503,
+                        headers={"Content-Type": PROBLEM_CONTENT_TYPE})
+    assert json.loads(as_problem(response, "/now").body) == kept
+
+
 def test_successful_responses_are_left_alone() -> None:
     response = Response(body={"Message": "fine"}, status_code=200)
     assert as_problem(response, "/") is response

@@ -273,6 +273,7 @@ def test_an_order_during_an_order_service_outage_is_503_and_the_stock_comes_back
     try:
         unconfirmed = problem(order(sweeping, product["id"], token, 2, key), 503)
         assert unconfirmed["type"].endswith("order-unconfirmed")
+        assert unconfirmed["instance"] == f"/products/{product['id']}/orders"
         # The outcome is unknown while the order service is away: the stock stays held.
         assert stock_of(sweeping, product["id"], token) == 4
     finally:
@@ -280,6 +281,7 @@ def test_an_order_during_an_order_service_outage_is_503_and_the_stock_comes_back
     # The sweeper voids the key at the order service, which says no order exists: restock.
     wait_until(lambda: stock_of(sweeping, product["id"], token) == 6)
     expired = problem(order(sweeping, product["id"], token, 2, key), 409)
+    assert expired["instance"] == f"/products/{product['id']}/orders"  # a stored outcome
     assert expired["type"].endswith("order-expired")
     assert stock_of(sweeping, product["id"], token) == 6
     assert order(sweeping, product["id"], token, 2).status_code == 201

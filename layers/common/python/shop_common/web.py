@@ -18,7 +18,7 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from shop_common import metrics
-from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem
+from shop_common.errors import PROBLEM_CONTENT_TYPE, Problem, path_reference
 from shop_common.logs import request_id_var
 
 access_log = logging.getLogger("shop.access")
@@ -59,17 +59,33 @@ def requested_path(request: Request) -> str:
     return str(path).split("?", 1)[0]
 
 
+def with_instance(response: Response, path: str) -> Response:
+    """A problem response whose body has no `instance` gets `path` as it (as a path
+    reference, `errors.path_reference`): a problem a route answers from storage (an order
+    request's stored outcome, replayed) was written without the request it now answers.
+    """
+    body = response.body
+    try:
+        problem = json.loads(body) if isinstance(body, str | bytes) else body
+    except ValueError:
+        return response
+    if isinstance(problem, dict) and "instance" not in problem:
+        response.body = json.dumps({**problem, "instance": path_reference(path)})
+    return response
+
+
 def as_problem(response: Response, path: str) -> Response:
     """Rewrite Chalice's own `{"Code", "Message"}` error bodies as problems.
 
     `path` becomes the problem's `instance` (RFC 9457 §3.1.5): the requested path.
-    A response under 400 or already a problem is returned as it is.
+    A response under 400 is returned as it is, and a problem gets `instance` when it has
+    none (`with_instance`).
     """
     if response.status_code < 400:
         return response
     headers = {k.lower(): v for k, v in (response.headers or {}).items()}
     if headers.get("content-type") == PROBLEM_CONTENT_TYPE:
-        return response
+        return with_instance(response, path)
     body = response.body
     if isinstance(body, str | bytes):
         try:
