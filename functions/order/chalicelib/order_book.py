@@ -19,6 +19,7 @@ from shop_common.clock import utcnow
 from shop_common.errors import Problem, conflict, not_found
 from shop_common.events import ORDER_PLACED, order_placed_data
 from shop_common.idempotency import key_reused
+from shop_common.ids import parse_uuid
 from shop_common.outbox import record_event
 from shop_common.pagination import PageRequest, page_body
 
@@ -102,10 +103,9 @@ def list_orders(session: Session, page: PageRequest, user_id: uuid.UUID | None) 
 
 def get_order(session: Session, order_id: str, user_id: uuid.UUID | None) -> Order:
     """The order; someone else's is "not found", exactly like one that does not exist."""
-    try:
-        key = uuid.UUID(order_id)
-    except ValueError:
-        raise not_found("no such order") from None
+    key = parse_uuid(order_id)
+    if key is None:
+        raise not_found("no such order")
     order = session.get(Order, key)
     if order is None or (user_id is not None and order.user_id != user_id):
         raise not_found("no such order")

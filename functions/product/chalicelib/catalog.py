@@ -12,15 +12,17 @@ from chalicelib.models import Product
 from chalicelib.schemas import ProductBody, product_view
 from shop_common.clock import utcnow
 from shop_common.errors import not_found
+from shop_common.ids import parse_uuid
 from shop_common.pagination import PageRequest, page_body
 
 
 def parse_id(text: str) -> uuid.UUID:
-    """A product id from a path; anything that is not one is simply not found."""
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise not_found("no such product") from None
+    """A product id from a path (`shop_common.ids`); anything that is not one is simply not
+    found."""
+    key = parse_uuid(text)
+    if key is None:
+        raise not_found("no such product")
+    return key
 
 
 def get_product(session: Session, product_id: uuid.UUID) -> Product:

@@ -15,6 +15,7 @@ from chalicelib.throttle import LoginThrottle
 from shop_common.email_address import canonical_email
 from shop_common.errors import Problem, conflict, not_found, too_many_requests, unauthorized
 from shop_common.events import USER_SIGNED_UP, signed_up_data
+from shop_common.ids import parse_uuid
 from shop_common.outbox import record_event
 from shop_common.outbox_relay import transaction_publishing
 from shop_common.passwords import check_password, hash_password
@@ -39,11 +40,8 @@ def find_by_email(session: Session, email: str) -> User | None:
 
 
 def find_by_id(session: Session, user_id: str) -> User | None:
-    try:
-        key = uuid.UUID(user_id)
-    except ValueError:
-        return None
-    return session.get(User, key)
+    key = parse_uuid(user_id)
+    return None if key is None else session.get(User, key)
 
 
 def get_user(session: Session, user_id: str) -> User:

@@ -180,6 +180,21 @@ def test_unknown_products_are_404(
                                  json={"name": "X", "price": "1.00", "stock": 1}), 404)
 
 
+def test_a_product_has_one_url(
+    product_service: ShopClient, superadmin_token: str, new_product
+) -> None:
+    # uuid.UUID() took other spellings: DELETE /products/<32 bare digits> deleted it.
+    product = new_product(price="5.00")
+    known = uuid.UUID(product["id"])
+    for other in (known.hex, "{" + product["id"] + "}", known.urn):
+        problem(product_service.call("GET", f"/products/{other}", token=superadmin_token), 404)
+        problem(product_service.call("DELETE", f"/products/{other}", token=superadmin_token),
+                404)
+    upper = product_service.call("GET", f"/products/{product['id'].upper()}",
+                                 token=superadmin_token)
+    assert upper.status_code == 200 and upper.json() == product  # RFC 9562 §4: any case
+
+
 def test_listing_is_a_miss_then_a_hit_and_a_write_is_seen_by_the_very_next_read(
     product_service: ShopClient, superadmin_token: str, new_product
 ) -> None:
