@@ -100,3 +100,15 @@ def test_a_user_signs_in_on_the_docs_page_and_lists_products(
     browser.execute_script("arguments[0].scrollIntoView()", operation)
     shot = SCREENSHOTS / "product-docs-get-products.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_the_docs_page_asked_for_with_a_trailing_slash_shows_the_api_too(
+    browser: WebDriver, services: Services,
+) -> None:
+    # `/docs/` is the same route; the page's relative links must still reach its files and
+    # the document (they resolved to `/docs/docs/static/…` once, a 403: a blank page).
+    browser.get(services.product.base_url + "/docs/")
+    title = visible(browser, ".information-container .title")
+    assert "product service" in title.text
+    visible(browser, "#operations-products-list_products")
+    assert browser.current_url == services.product.base_url + "/docs/"

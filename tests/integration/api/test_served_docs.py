@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -33,11 +34,19 @@ def test_the_product_document_describes_the_product_api(services: Services) -> N
         <= set(served["paths"])
 
 
+@pytest.mark.parametrize("form", ["/docs", "/docs/"])  # the same route, with or without
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_docs_page_loads_only_its_own_files(services: Services, service: str) -> None:
-    page = requests.get(services.client(service).base_url + "/docs", timeout=30)
+def test_the_docs_page_loads_only_its_own_files(services: Services, service: str,
+                                                form: str) -> None:
+    page_url = services.client(service).base_url + form
+    page = requests.get(page_url, timeout=30)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-    assert "SwaggerUIBundle" in page.text and 'url: "openapi.json"' in page.text
+    assert "SwaggerUIBundle" in page.text
+    # Relative to the page as the browser asked for it: both reach /openapi.json.
+    document = re.search(r'\burl: "([^"]+)"', page.text)
+    assert document is not None and not document.group(1).startswith("/"), page.text
+    served = requests.get(urljoin(page_url, document.group(1)), timeout=30)
+    assert served.status_code == 200 and served.json()["openapi"].startswith("3.1")
     links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     # Icons are inlined: a served PNG would reach a browser as base64 through API Gateway.
     icons = [link for link in links if link.startswith("data:image/png;base64,")]
@@ -46,8 +55,10 @@ def test_the_docs_page_loads_only_its_own_files(services: Services, service: str
     assert linked, page.text
     for link in linked:
         # Relative, so the page also works under an API Gateway stage prefix; no CDN.
-        assert link.startswith("docs/static/"), link
-        asset = requests.get(services.client(service).base_url + "/" + link, timeout=30)
+        assert not link.startswith("/") and "//" not in link, link
+        url = urljoin(page_url, link)
+        assert url.startswith(services.client(service).base_url + "/docs/static/"), url
+        asset = requests.get(url, timeout=30)
         assert asset.status_code == 200, (link, asset.text[:200])
         kind = asset.headers["Content-Type"]
         if link.endswith(".js"):

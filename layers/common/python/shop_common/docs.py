@@ -4,12 +4,14 @@ Being routes of the app itself, they work under any front (`chalice local`, the 
 runtime, API Gateway) and ship with every deployment. Swagger UI comes from the
 `swagger-ui-py` package (its HTML template and its build of swagger-ui-dist), served
 from the package's files: no CDN, nothing fetched at run time. Every URL in the page
-is relative (`docs/static/…`, `openapi.json`), so it also works under an API Gateway
-stage prefix such as `/api`. The scripts and styles are text (`text/javascript`,
-`text/css`), never base64. The page's two PNG icons are inlined as `data:` URIs: API
-Gateway decodes a base64 (binary) response only for a request whose first `Accept`
-type is a binary media type, and a browser's icon request asks for `image/avif` or
-`image/webp` first, so a served PNG would reach it as base64 text
+is relative, so it also works under an API Gateway stage prefix such as `/api`: the
+page at `/docs` links `docs/static/…` and `openapi.json`, the page at `/docs/` (the same
+route: API Gateway and `chalice local` ignore a trailing slash) links `./static/…` and
+`../openapi.json`, chosen from the path the request asked for. The scripts and styles
+are text (`text/javascript`, `text/css`), never base64. The page's two PNG icons are
+inlined as `data:` URIs: API Gateway decodes a base64 (binary) response only for a
+request whose first `Accept` type is a binary media type, and a browser's icon request
+asks for `image/avif` or `image/webp` first, so a served PNG would reach it as base64 text
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html).
 """
 
@@ -26,9 +28,10 @@ from chalice.app import Chalice, Response
 from shop_common.api_spec import Access, Answer, Header, operation
 from shop_common.errors import not_found
 from shop_common.openapi import ApiInfo, build_document, describe
-from shop_common.web import request_of
+from shop_common.web import request_of, requested_path
 
 DOCS_PREFIX = "docs"  # relative: the page at /docs loads docs/static/…
+FOLDER_PREFIX = "."  # relative: the page at /docs/ loads ./static/…
 TEXT = "; charset=utf-8"
 ASSET_TYPES = {
     "swagger-ui.css": "text/css",
@@ -53,21 +56,27 @@ def swagger_ui_static_dir() -> Path:
     return Path(SWAGGER_UI_PY_ROOT) / "static"
 
 
-def swagger_ui_page(app: Chalice, title: str) -> str:
-    """The Swagger UI HTML page for `app`, titled `title`, reading `openapi.json` next to it.
+def swagger_ui_page(app: Chalice, title: str, page_path: str = "/docs") -> str:
+    """The Swagger UI HTML page for `app`, titled `title`, reading the app's `openapi.json`.
 
-    Every URL in it is relative (see the module docstring) and the two PNG icons are inlined
-    as `data:` URIs. Raises OSError if an icon file of the package is missing.
+    Every URL in it is relative to `page_path`, the path the browser asked for
+    (`/docs`, `/docs/`, or either behind a stage prefix: see the module docstring), and the
+    two PNG icons are inlined as `data:` URIs. Raises OSError if an icon file of the
+    package is missing.
     """
     from swagger_ui.core import ApplicationDocument
 
-    page = ApplicationDocument(app, config_rel_url="/openapi.json", url_prefix=DOCS_PREFIX,
-                               title=title, parameters=SWAGGER_UI_PARAMETERS)
-    page.parameters["url"] = SWAGGER_UI_PARAMETERS["url"]  # relative, not under docs/
+    in_folder = page_path.endswith("/")
+    prefix = FOLDER_PREFIX if in_folder else DOCS_PREFIX
+    parameters = {**SWAGGER_UI_PARAMETERS,
+                  "url": json.dumps("../openapi.json" if in_folder else "openapi.json")}
+    page = ApplicationDocument(app, config_rel_url="/openapi.json", url_prefix=prefix,
+                               title=title, parameters=parameters)
+    page.parameters["url"] = parameters["url"]  # relative to the page, not under docs/
     html = str(page.doc_html)
     for icon in ICONS:
         data = base64.b64encode((swagger_ui_static_dir() / icon).read_bytes()).decode("ascii")
-        html = html.replace(f'"{DOCS_PREFIX}/static/{icon}"', f'"data:image/png;base64,{data}"')
+        html = html.replace(f'"{prefix}/static/{icon}"', f'"data:image/png;base64,{data}"')
     return html
 
 
@@ -107,7 +116,8 @@ def install_api_docs(app: Chalice, info: ApiInfo) -> None:
                       schema={"type": "string"}),
                uses_storage=False, tag="docs")
     def api_docs_page() -> Response:
-        return Response(body=swagger_ui_page(app, info.title), status_code=200,
+        page = swagger_ui_page(app, info.title, requested_path(request_of(app)))
+        return Response(body=page, status_code=200,
                         headers={"Content-Type": "text/html" + TEXT})
 
     @app.route("/docs/static/{asset}", methods=["GET"])
