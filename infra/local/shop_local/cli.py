@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 # supervisor's XML-RPC client, ...) inside the function that runs it.
 from dotenv import set_key, unset_key
 
+from shop_common.setting_values import SettingsError, check_each, url_port_setting
 from shop_common.superadmin_answer import SuperadminAnswer, SuperadminOutcome
 from shop_local.deploy import arguments as deploy_arguments
 from shop_local.envfile import ensure_env_file, read_env
@@ -35,6 +36,10 @@ HEALTH_TIMEOUT_SECONDS = 60
 # to stop answering.
 QUIET_SOCKET_SECONDS = 30
 DEFAULT_REDIS_ADMIN = "redis://127.0.0.1:6379/0"
+# `shop`'s exit status, after one line per bad setting, when a setting is refused
+# (SettingsError: a `.env` number that is not one, checked before anything is done), as
+# argparse's for a bad argument.
+EXIT_BAD_SETTINGS = 2
 
 
 def say(message: str) -> None:
@@ -154,12 +159,46 @@ def keys_dir(env: dict[str, str]) -> Path:
     return ROOT / path  # an absolute `path` replaces ROOT
 
 
+def pg_admin_url(env: dict[str, str]) -> str:
+    """SHOP_PG_ADMIN_URL (KeyError when `.env` has none)."""
+    return env["SHOP_PG_ADMIN_URL"]
+
+
+def redis_admin_url(env: dict[str, str]) -> str:
+    """SHOP_REDIS_ADMIN_URL, else DEFAULT_REDIS_ADMIN."""
+    return env.get("SHOP_REDIS_ADMIN_URL") or DEFAULT_REDIS_ADMIN
+
+
+def check_provisioning_settings(env: dict[str, str]) -> None:
+    """SettingsError, one line per setting, when a number that set-up or reset take from
+    `.env` is not one: the administrators' URLs' ports, and the ports of each provisioned
+    service's database, Redis and broker URLs and its Redis database
+    (`provision.number_readers`).
+    """
+    from shop_local.stack import provision
+
+    check_each([
+        lambda: url_port_setting(env, "SHOP_PG_ADMIN_URL", default_port=5432),
+        lambda: url_port_setting(env, "SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN, 6379),
+        *provision.number_readers(env),
+    ])
+
+
+def check_settings(env: dict[str, str]) -> None:
+    """`check_provisioning_settings` and the numbers of the stack's programs and status rows
+    (status.check_settings), all bad settings in one SettingsError, one line each.
+    """
+    from shop_local.stack import status
+
+    check_each([lambda: check_provisioning_settings(env), lambda: status.check_settings(env)])
+
+
 def warn_about_the_host(env: dict[str, str]) -> None:
     """One line per hole in the host's own PostgreSQL, Redis or RabbitMQ set-up."""
     from shop_local.stack import host_checks, provision, redis_users
 
-    pg_admin = provision.admin_connection(env["SHOP_PG_ADMIN_URL"])
-    redis_admin = redis_users.admin_client(env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN))
+    pg_admin = provision.admin_connection(pg_admin_url(env))
+    redis_admin = redis_users.admin_client(redis_admin_url(env))
     try:
         for warning in host_checks.host_warnings(pg_admin, redis_admin):
             say(f"warning: {warning}")
@@ -171,19 +210,20 @@ def warn_about_the_host(env: dict[str, str]) -> None:
 def set_up(env: dict[str, str], generated_password: str | None = None) -> None:
     """Everything `shop up` does before starting processes; safe to repeat.
     `generated_password`: the superadmin password `prepare_env` generated now, printed once
-    if the account is created with it.
+    if the account is created with it. SettingsError (`check_settings`), before anything is
+    done, when `.env` has a number that is not one.
     """
     from shop_common.keys import generate_keys
     from shop_local.stack import events, observability, provision
     from shop_local.stack.backing import ensure_backing_services
     from shop_local.stack.task import run_task
 
+    check_settings(env)
     ensure_backing_services(say)
     warn_about_the_host(env)
-    provision.prepare_service_databases(env, env["SHOP_PG_ADMIN_URL"], lambda _: None)
+    provision.prepare_service_databases(env, pg_admin_url(env), lambda _: None)
     provision.prepare_broker(env, lambda _: None)
-    provision.prepare_cache_users(env, env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN),
-                                  lambda _: None)
+    provision.prepare_cache_users(env, redis_admin_url(env), lambda _: None)
     created = generate_keys(keys_dir(env))
     if created:
         say(f"generated signing keys: {', '.join(created)}")
@@ -328,6 +368,7 @@ def cmd_status(_args: argparse.Namespace, paths: SupervisorPaths | None = None) 
     from shop_local.stack import status, supervisor
 
     env = load_env()
+    status.check_settings(env)
     table, healthy = status.status_table(env)
     print(table)
     try:
@@ -356,6 +397,7 @@ def log_names() -> set[str]:
     from shop_local.stack import services, status
 
     env = read_env(ENV_FILE if ENV_FILE.exists() else ENV_EXAMPLE)
+    status.check_settings(env)
     names = {program.name for program in status.all_programs(env)} | {"supervisord"}
     functions = {path.stem for path in (LOGS / "lambda").glob("*.log")}
     functions |= set(owners(services.LAMBDA_REGISTRY))
@@ -483,10 +525,11 @@ def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
     if not ENV_FILE.exists():
         say(f"no {ENV_FILE.relative_to(ROOT)}: nothing was set up, nothing to remove")
         return 0
+    env = read_env(ENV_FILE)
+    check_provisioning_settings(env)  # before the stack is stopped and anything removed
     if not confirmed(args):
         say("nothing removed (pass --yes to reset without a question)")
         return 1
-    env = read_env(ENV_FILE)
     try:
         outcome = stop_stack(supervisor_paths(paths))
     except NotAnswering as exc:
@@ -500,8 +543,7 @@ def cmd_reset(args: argparse.Namespace, paths: SupervisorPaths | None = None) ->
     if outcome == STOPPED:
         say("stopped the stack")
     ensure_backing_services(say)
-    reset.remove_provisioned(env, env["SHOP_PG_ADMIN_URL"],
-                             env.get("SHOP_REDIS_ADMIN_URL", DEFAULT_REDIS_ADMIN), say)
+    reset.remove_provisioned(env, pg_admin_url(env), redis_admin_url(env), say)
     say("reset; .env and var/ are kept (`make clean` removes var/), `shop up` sets up again")
     return 0
 
@@ -571,10 +613,11 @@ def stdout_reader_gone() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Run `shop` with `argv` (default: the command line); the subcommand's exit status
-    (128 + N for a child killed by signal N, as a shell reports it), or 1 with
-    `shop: error: …` when it raised a RuntimeError. A reader of the output that went away
-    (`shop … | head`) ends it quietly with 128 + SIGPIPE; a broken pipe of any other kind
-    (a socket) is raised.
+    (128 + N for a child killed by signal N, as a shell reports it), 1 with
+    `shop: error: …` when it raised a RuntimeError, or EXIT_BAD_SETTINGS (2) with
+    `shop: <VARIABLE>: …`, one line per bad setting, when it raised a SettingsError. A
+    reader of the output that went away (`shop … | head`) ends it quietly with 128 +
+    SIGPIPE; a broken pipe of any other kind (a socket) is raised.
     """
     args = build_parser().parse_args(argv)
     try:
@@ -583,6 +626,10 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as exc:
             say(f"error: {exc}")
             return 1
+        except SettingsError as exc:
+            for line in str(exc).splitlines():
+                say(line)
+            return EXIT_BAD_SETTINGS
     except BrokenPipeError:
         if not stdout_reader_gone():
             raise

@@ -21,6 +21,7 @@ import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -30,12 +31,16 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from shop_common.keys import all_key_names
 from shop_common.messaging import vhost_of
+from shop_common.setting_values import check_each, url_port_setting
 from shop_local.deploy.names import CloudNames
 
 Clients = Callable[[str], Any]
 LAMBDA_KEYS_DIR = "/tmp/shop-keys"  # noqa: S108 (Lambda's only writable folder)
 DEFAULT_REDIS = "127.0.0.1:6379"
 DEFAULT_BROKER = "amqp://127.0.0.1:5672/shop"
+# The URLs `seed` reads (SHOP_<SERVICE>_<KIND>_URL, else SHOP_<KIND>_URL for the last two),
+# with the port each server answers on when a URL names none.
+URL_DEFAULT_PORTS = {"DATABASE": 5432, "REDIS": 6379, "AMQP": 5672}
 
 
 @dataclass
@@ -126,8 +131,21 @@ def credentials_of(url: str) -> str | None:
                        "password": unquote(parts.password)}, sort_keys=True)
 
 
+def check_url_ports(env: dict[str, str], services: list[str]) -> None:
+    """SettingsError, one line per setting, when a URL `seed` reads from `env` names a port
+    that is not a number from 1 to 65535.
+    """
+    urls = [(f"SHOP_{prefix}{kind}_URL", port) for kind, port in URL_DEFAULT_PORTS.items()
+            for prefix in ("", *(f"{s.upper()}_" for s in services))]
+    check_each(partial(url_port_setting, env, name, "", port)
+               for name, port in urls if env.get(name, "").strip())
+
+
 def seed(store: SettingsStore, env: dict[str, str], services: list[str]) -> None:
-    """Write the stage's settings from the local `.env` (emulated cloud only)."""
+    """Write the stage's settings from the local `.env` (emulated cloud only). SettingsError,
+    before anything is written, when a URL there names a port that is not a number.
+    """
+    check_url_ports(env, services)
     names = store.names
     database_urls = {s: env[f"SHOP_{s.upper()}_DATABASE_URL"] for s in services
                      if env.get(f"SHOP_{s.upper()}_DATABASE_URL")}

@@ -20,6 +20,7 @@ import boto3
 import requests
 from localstack_client import config as localstack_config
 
+from shop_common.setting_values import url_port_setting
 from shop_local.aws_local import LOCAL_REGION
 
 DEFAULT_HOST = "127.0.0.1:4566"
@@ -41,13 +42,18 @@ class Endpoint:
     def resolve(cls, explicit: str | None = None) -> Endpoint:
         """`explicit` (`host:port` or a URL), else localstack-client's settings:
         AWS_ENDPOINT_URL, else LOCALSTACK_HOST (`host:port`), else http://127.0.0.1:4566.
+        SettingsError naming where it came from when it names a port that is not a number.
         """
         if explicit:
-            url = explicit if "://" in explicit else f"http://{explicit}"
-            return cls(url.rstrip("/"))
-        host = os.environ.get("LOCALSTACK_HOST", DEFAULT_HOST)
-        url = localstack_config.get_service_endpoint("lambda", localstack_host=host)
-        return cls(str(url or f"http://{DEFAULT_HOST}").rstrip("/"))
+            url, source = explicit if "://" in explicit else f"http://{explicit}", "--endpoint"
+        else:
+            host = os.environ.get("LOCALSTACK_HOST", DEFAULT_HOST)
+            url = str(localstack_config.get_service_endpoint("lambda", localstack_host=host)
+                      or f"http://{DEFAULT_HOST}")
+            source = ("AWS_ENDPOINT_URL" if os.environ.get("AWS_ENDPOINT_URL")
+                      else "LOCALSTACK_HOST")
+        url_port_setting({source: url}, source, default_port=4566)
+        return cls(url.rstrip("/"))
 
     @property
     def host(self) -> str:

@@ -9,21 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from shop_common.setting_values import SettingsError
 from shop_local.runtime.catalog import AppCatalog, CatalogError, load_catalog
 from shop_local.runtime.gateway.app import RestApiGateway
 from shop_local.runtime.gateway.gateway_responses import GatewayResponses, GatewayResponsesError
 from shop_local.runtime.gateway.proxy_event import ApiIdentity
 from shop_local.runtime.gateway.routes import RouteTable, RouteTableError
 from shop_local.runtime.gateway.settings import GatewaySettings, GatewaySettingsError
-from shop_local.runtime.http_server import ErrorRenderer, build_server, plain_error
+from shop_local.runtime.http_server import ErrorRenderer, bound_port, build_server, plain_error
 from shop_local.runtime.invocation import InvocationResult, InvocationType
 from shop_local.runtime.lambda_service import LambdaService
 from shop_local.runtime.lambda_settings import LambdaSettings, LambdaSettingsError
-from shop_local.runtime.schedules import EventBridgeSchedules
+from shop_local.runtime.schedules import EventBridgeSchedules, override_seconds
 
 log = logging.getLogger("shop.runtime")
 
@@ -41,6 +43,8 @@ class ProjectConfig:
     gateway: GatewaySettings
     lambda_settings: LambdaSettings
     responses: GatewayResponses
+    # SHOP_LOCAL_SCHEDULE_SECONDS: every schedule fires this often instead (None: as written).
+    schedule_seconds: float | None = None
 
     @property
     def api_identity(self) -> ApiIdentity:
@@ -57,14 +61,15 @@ def load_project(project_dir: Path, stage: str,
     try:
         gateway = GatewaySettings.from_environ()
         lambda_settings = LambdaSettings.from_environ()
+        schedule_seconds = override_seconds()
         responses = (GatewayResponses.load(gateway_responses) if gateway_responses
                      else GatewayResponses())
         catalog = load_catalog(project_dir, stage)
         routes = RouteTable(catalog.rest_api.swagger) if catalog.rest_api else None
-    except (GatewaySettingsError, LambdaSettingsError, GatewayResponsesError, CatalogError,
-            RouteTableError) as exc:
+    except (GatewaySettingsError, LambdaSettingsError, SettingsError, GatewayResponsesError,
+            CatalogError, RouteTableError) as exc:
         raise Refused(str(exc)) from None
-    return ProjectConfig(catalog, routes, gateway, lambda_settings, responses)
+    return ProjectConfig(catalog, routes, gateway, lambda_settings, responses, schedule_seconds)
 
 
 class ProjectRuntime:
@@ -79,7 +84,9 @@ class ProjectRuntime:
         self.config = config
         self.render_error = render_error
         self.service = LambdaService([config.catalog], config.lambda_settings)
-        self.schedules = EventBridgeSchedules([config.catalog], self.service)
+        self.schedules = EventBridgeSchedules([config.catalog], self.service,
+                                              config.schedule_seconds,
+                                              use_environment_override=False)
         self.gateway = RestApiGateway(
             config.routes or RouteTable({}), self, config.api_identity,
             settings=config.gateway, responses=config.responses, access_log=access_log,
@@ -130,7 +137,8 @@ class ProjectRuntime:
         await old_schedules.stop()
         self.config, self.service = config, service
         self.gateway.routes = config.routes or RouteTable({})
-        self.schedules = EventBridgeSchedules([config.catalog], service)
+        self.schedules = EventBridgeSchedules([config.catalog], service, config.schedule_seconds,
+                                              use_environment_override=False)
         self.schedules.start()
         old_service.recycle()
         longest = max((f.timeout_seconds for f in old_service.functions()), default=0)
@@ -144,17 +152,17 @@ class ProjectRuntime:
         finally:
             await service.close()
 
-    async def serve(self, host: str, port: int, name: str) -> bool:
-        """Serve the REST API on host:port until SIGINT/SIGTERM; False if it could not bind."""
+    async def serve(self, sockets: list[socket.socket], host: str, name: str) -> None:
+        """Serve the REST API on `sockets`, bound on `host` (`http_server.listen`, which says
+        whether the port can be had before anything starts), until SIGINT/SIGTERM; the
+        server closes them when it stops.
+        """
+        port = bound_port(sockets)
         server = build_server(self.gateway, host, port, self.config.gateway.limits,
                               render_error=self.render_error)
-        serving = asyncio.ensure_future(server.serve())
+        serving = asyncio.ensure_future(server.serve(sockets=sockets))
         while not server.started and not serving.done():
             await asyncio.sleep(0.01)
         if server.started:
             print(f"{name}: serving on http://{host}:{port}", flush=True)
-        try:
-            await serving
-        except SystemExit:  # uvicorn exits when it cannot bind
-            return False
-        return server.started
+        await serving

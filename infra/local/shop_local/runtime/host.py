@@ -10,7 +10,8 @@ responses (`infra/api-gateway-responses.json`) keep the gateway's own errors pro
 and so are the HTTP server's own refusals (a malformed request, a header timeout).
 
 Bad settings or missing keys stop it before it serves: exit code 2 and
-`<service>: refusing to start: <what is wrong>` on stderr.
+`<service>: refusing to start: <what is wrong>` on stderr; a port it cannot listen on
+(another process holds it), the same line with exit code 1.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from shop_local.apps import function_dir
 from shop_local.paths import GATEWAY_RESPONSES_FILE
 from shop_local.private_files import open_private_log
 from shop_local.runtime.app_runtime import ProjectConfig, ProjectRuntime, Refused, load_project
+from shop_local.runtime.http_server import cannot_listen, listen
 from shop_local.runtime.service_check import ServiceRefused, check_service
 
 EXIT_REFUSED = 2
@@ -46,14 +48,20 @@ async def run_service(service: str, config: ProjectConfig, host: str, port: int,
                       access_log: TextIO | None) -> int:
     """Serve `config`'s REST API on host:port until SIGINT or SIGTERM; return the exit code.
 
-    Starts the runtime first and closes it after. 0, or 1 when the port could not be bound.
+    Binds the port, then starts the runtime and closes it after. 0, or 1 (said on stderr)
+    when the port could not be bound.
     """
+    try:
+        sockets = listen(host, port)
+    except OSError as exc:
+        problem = cannot_listen(exc, host, port, f"SHOP_{service.upper()}_SERVICE_URL")
+        print(f"{service}: refusing to start: {problem}", file=sys.stderr)
+        return 1
     runtime = ProjectRuntime(config, access_log, render_error=problem_error)
     await runtime.start()
     try:
-        if await runtime.serve(host, port, service):
-            return 0
-        return 1
+        await runtime.serve(sockets, host, service)
+        return 0
     finally:
         await runtime.close()
 

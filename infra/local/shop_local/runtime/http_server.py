@@ -46,8 +46,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -57,6 +59,8 @@ from typing import Any, cast
 import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from shop_common.setting_values import MAX_PORT
 
 log = logging.getLogger("shop.http")
 
@@ -346,6 +350,53 @@ def build_server(app: Any, host: str, port: int, limits: ServerLimits | None = N
         timeout_graceful_shutdown=5,
     )
     return StoppingServer(config)
+
+
+def listen(host: str, port: int, backlog: int = ServerLimits.backlog) -> list[socket.socket]:
+    """Sockets listening on `port` (0: a free one) on every address `host` resolves to, bound
+    as asyncio's `create_server` binds them (SO_REUSEADDR; an IPv6 socket IPv6 only), for
+    `server.serve(sockets=...)`, which serves them and closes them when it stops.
+
+    Bound here, before anything starts, so that a port that cannot be bound is an OSError
+    the caller can say (`cannot_listen`): inside uvicorn it is a `sys.exit` from its
+    serving task, which the event loop raises past the caller with a traceback. Raises
+    OSError (EADDRINUSE when something else holds the port; socket.gaierror for an unknown
+    host; EINVAL for a port past 65535), every socket opened so far closed.
+    """
+    if not 0 <= port <= MAX_PORT:  # getaddrinfo would take 70000 as 70000 % 65536
+        raise OSError(errno.EINVAL, f"{port} is not a port number (0 to {MAX_PORT})")
+    bound: list[socket.socket] = []
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        for family, kind, proto, _name, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            bound.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(backlog)  # two sockets may bind one port with SO_REUSEADDR, not listen
+    except OSError:
+        for sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
+def bound_port(sockets: list[socket.socket]) -> int:
+    """The port `listen`'s sockets are bound to (the free one it was given for port 0)."""
+    return int(sockets[0].getsockname()[1])
+
+
+def cannot_listen(exc: OSError, host: str, port: int, setting: str) -> str:
+    """What to say when `listen(host, port)` raised `exc`; `setting` is where the port came
+    from (`--lambda-port`, SHOP_LAMBDA_INVOKE_PORT), named as what to change.
+    """
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} ({setting}) is in use on {host}: choose another with {setting}, "
+                "or stop what holds it")
+    return f"cannot listen on {host}:{port} ({setting}): {exc.strerror or exc}"
 
 
 class StoppingServer(uvicorn.Server):

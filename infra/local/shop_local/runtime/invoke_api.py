@@ -28,6 +28,7 @@ import contextlib
 import json
 import logging
 import re
+import socket
 import uuid
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Protocol
@@ -35,7 +36,7 @@ from urllib.parse import parse_qs, unquote
 
 import uvicorn
 
-from shop_local.runtime.http_server import ServerLimits, build_server
+from shop_local.runtime.http_server import ServerLimits, bound_port, build_server, listen
 from shop_local.runtime.invocation import (
     SYNC_PAYLOAD_LIMIT_BYTES,
     FunctionNotFound,
@@ -235,24 +236,25 @@ class QuietServer(uvicorn.Server):
 
 
 async def serve_in_background(app: Any, host: str, port: int,
-                              limits: ServerLimits | None = None) -> tuple[
+                              limits: ServerLimits | None = None, *,
+                              sockets: list[socket.socket] | None = None) -> tuple[
                                   uvicorn.Server, asyncio.Task[None], int]:
-    """Start serving `app` on host:port (0: any free port) in this loop.
+    """Start serving `app` on host:port (0: any free port) in this loop, or on `sockets`
+    already bound there (`http_server.listen`).
 
     Returns the server (set `should_exit` to stop it), its task and the bound port.
-    Raises OSError when the port cannot be bound.
+    Raises OSError when the port cannot be bound (`http_server.cannot_listen` says it).
     """
     server = build_server(app, host, port, limits)
     quiet = QuietServer(server.config)
-    task = asyncio.get_running_loop().create_task(quiet.serve())
+    if sockets is None:
+        sockets = listen(host, port)
+    task = asyncio.get_running_loop().create_task(quiet.serve(sockets=sockets))
     while not quiet.started:
         if task.done():
-            with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind
-                task.result()
+            for sock in sockets:
+                sock.close()
+            task.result()  # what stopped it, if it raised
             raise OSError(f"could not serve on {host}:{port}")
         await asyncio.sleep(0.01)
-    bound = port
-    for listener in quiet.servers:
-        for sock in listener.sockets:
-            bound = sock.getsockname()[1]
-    return quiet, task, bound
+    return quiet, task, bound_port(sockets)

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from shop_local.paths import RUN
-from shop_local.runtime.http_server import build_server
+from shop_local.runtime.http_server import build_server, cannot_listen, listen
 from shop_local.runtime.invocation import FunctionNotFound, InvokeError
 from shop_local.runtime.invoke_api import (
     INVOKE_PATH,
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     """The router's command line (see the module doc); serves until interrupted.
 
     Returns the exit code: 0 after the server stops, 2 for an invalid
-    `SHOP_LAMBDA_INVOKE_PORT` or when the stack's Invoke API key is not set.
+    `SHOP_LAMBDA_INVOKE_PORT` or when the stack's Invoke API key is not set, 1 when the port
+    cannot be listened on (said on stderr).
     """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -123,10 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lambda: refusing to start: {ACCESS_KEY_VARIABLE} and {SECRET_KEY_VARIABLE} "
               "are not set (`shop up` generates them into .env)", file=sys.stderr)
         return 2
+    try:
+        sockets = listen(args.host, port)
+    except OSError as exc:
+        setting = "--port" if args.port else "SHOP_LAMBDA_INVOKE_PORT"
+        print(f"lambda: refusing to start: {cannot_listen(exc, args.host, port, setting)}",
+              file=sys.stderr)
+        return 1
     server = build_server(InvokeRouter(args.registry.resolve(), credentials), args.host, port)
     print(f"lambda: Invoke API on http://{args.host}:{port} (functions registered in "
           f"{args.registry})", flush=True)
-    asyncio.run(server.serve())
+    asyncio.run(server.serve(sockets=sockets))
     return 0
 
 

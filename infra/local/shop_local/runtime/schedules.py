@@ -21,12 +21,13 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shop_common.metrics import invocation as count_invocation
 from shop_common.metrics import service_of_app
+from shop_common.setting_values import seconds_setting
 from shop_local.aws_local import LOCAL_ACCOUNT, LOCAL_REGION
 from shop_local.runtime.catalog import AppCatalog, ScheduleSpec, rule_arn
 from shop_local.runtime.cron import (
@@ -59,13 +60,16 @@ def scheduled_event(rule: str, now: datetime | None = None) -> dict[str, object]
     }
 
 
-def override_seconds(environ: dict[str, str] | None = None) -> float | None:
+def override_seconds(environ: Mapping[str, str] | None = None) -> float | None:
     """`SHOP_LOCAL_SCHEDULE_SECONDS` in seconds, or None when it is unset or blank.
 
-    Read from `environ` (default: the process's). Raises ValueError when it is not a number.
+    Read from `environ` (default: the process's). SettingsError when it is not a number of
+    seconds more than 0.
     """
-    raw = (environ if environ is not None else os.environ).get(OVERRIDE_VARIABLE, "").strip()
-    return float(raw) if raw else None
+    env = environ if environ is not None else os.environ
+    if not env.get(OVERRIDE_VARIABLE, "").strip():
+        return None
+    return seconds_setting(env, OVERRIDE_VARIABLE, 0.0)
 
 
 @dataclass(frozen=True)

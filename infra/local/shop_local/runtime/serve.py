@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -27,10 +28,12 @@ import uvloop
 from watchfiles import Change, awatch
 
 from shop_local.runtime.app_runtime import ProjectRuntime, Refused, load_project
+from shop_local.runtime.http_server import bound_port, cannot_listen, listen
 from shop_local.runtime.invoke_api import InvokeApi, serve_in_background
 from shop_local.runtime.serve_args import add_arguments
 
 EXIT_REFUSED = 2
+EXIT_PORT = 1
 IGNORED_DIRS = {".git", "__pycache__", "vendor", ".chalice/deployments", "node_modules"}
 
 
@@ -73,28 +76,35 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
                         gateway_responses: Path | None) -> int:
     """Serve the project (see the module doc) until SIGINT or SIGTERM; return the exit code.
 
-    0 after a clean stop, 1 when the API's or the Invoke API's port cannot be bound.
+    0 after a clean stop, EXIT_PORT (1, said with the option to change) when the API's or
+    the Invoke API's port cannot be bound: both are bound before anything starts.
     Raises Refused when the project cannot be loaded.
     """
     config = await asyncio.to_thread(load_project, project_dir, stage, gateway_responses)
+    bound: list[list[socket.socket]] = []
+    for wanted, option in ((port, "--port"), (lambda_port, "--lambda-port")):
+        try:
+            bound.append(listen(host, wanted))
+        except OSError as exc:
+            for sock in (s for sockets in bound for s in sockets):
+                sock.close()
+            say(cannot_listen(exc, host, wanted, option)
+                + ("; --lambda-port 0 picks a free one" if option == "--lambda-port" else ""))
+            return EXIT_PORT
+    api_sockets, invoke_sockets = bound
     runtime = ProjectRuntime(config)
     await runtime.start()
-    try:
-        invoke_server, invoke_task, bound = await serve_in_background(
-            InvokeApi(runtime), host, lambda_port, config.gateway.limits)
-    except OSError:
-        await runtime.close()
-        say(f"cannot serve the Lambda Invoke API on {host}:{lambda_port} (in use?); "
-            "choose another with --lambda-port (0: any free port)")
-        return 1
+    invoke_server, invoke_task, invoke_port = await serve_in_background(
+        InvokeApi(runtime), host, lambda_port, config.gateway.limits, sockets=invoke_sockets)
     catalog = config.catalog
     say(f"{catalog.app_name} (stage {stage}): {len(catalog.functions)} function(s): "
         + ", ".join(f.name for f in catalog.functions))
     for schedule in catalog.schedules:
         say(f"schedule {schedule.expression} -> {schedule.function}")
-    say(f"Lambda Invoke API: http://{host}:{bound}")
+    say(f"Lambda Invoke API: http://{host}:{invoke_port}")
     if runtime.has_api and config.routes is not None:
-        say(f"API Gateway (REST API, stage {config.api_identity.stage}): http://{host}:{port}")
+        say(f"API Gateway (REST API, stage {config.api_identity.stage}): "
+            f"http://{host}:{bound_port(api_sockets)}")
         for resource, methods in sorted(config.routes.resources().items()):
             say(f"  {','.join(methods):>12} {resource}")
     stop = asyncio.Event()
@@ -102,8 +112,8 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
         watch_and_reload(runtime, project_dir, stage, gateway_responses, stop))
         if autoreload else None)
     try:
-        served = await runtime.serve(host, port, "shop serve")
-        return 0 if served else 1
+        await runtime.serve(api_sockets, host, "shop serve")
+        return 0
     finally:
         stop.set()
         invoke_server.should_exit = True
@@ -119,7 +129,8 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
 def run(args: argparse.Namespace) -> int:
     """Serve the project `args` names (as `serve_args` defines them); return the exit code.
 
-    2 (`EXIT_REFUSED`, the reason on stdout) for a project that cannot be loaded.
+    2 (`EXIT_REFUSED`, the reason on stdout) for a project that cannot be loaded, 1
+    (`EXIT_PORT`) for a port that cannot be bound.
     """
     project = args.project.resolve()
     try:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 
+from shop_common.setting_values import port_setting
 from shop_local.mappings import load_mapping_file
 from shop_local.probes import port_open
 from shop_local.runtime import mq_status, smtp_sink
@@ -30,10 +33,17 @@ STATUS_STALE_SECONDS = 10
 
 def smtp_address(env: dict[str, str]) -> tuple[str, int]:
     """The SMTP sink's (host, port) from `.env` (SHOP_SMTP_HOST, SHOP_SMTP_PORT), else the
-    sink's defaults (127.0.0.1, 1025). ValueError when the port is not an integer.
+    sink's defaults (127.0.0.1, 1025). SettingsError when the port is not a port number.
     """
     return (env.get("SHOP_SMTP_HOST", smtp_sink.DEFAULT_HOST),
-            int(env.get("SHOP_SMTP_PORT", smtp_sink.DEFAULT_PORT)))
+            port_setting(env, "SHOP_SMTP_PORT", smtp_sink.DEFAULT_PORT))
+
+
+def number_readers(env: dict[str, str]) -> list[Callable[[], object]]:
+    """A reader of each number the events' programs and rows take from `.env`
+    (status.check_settings).
+    """
+    return [partial(smtp_address, env)]
 
 
 def set_up(env: dict[str, str]) -> None:

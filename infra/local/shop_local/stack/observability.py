@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ import yaml
 
 from shop_common.config import SERVICES
 from shop_common.metrics import MULTIPROC_DIR_VARIABLE
+from shop_common.setting_values import check_each, seconds_setting, url_port_setting
 from shop_local.apps import service_exists
 from shop_local.metrics_auth import (
     MetricsCredentials,
@@ -67,15 +69,37 @@ class Addresses:
     def from_env(cls, env: dict[str, str]) -> Addresses:
         """SHOP_PUSHGATEWAY_URL (http://127.0.0.1:9091), SHOP_PROMETHEUS_URL
         (http://127.0.0.1:9090), SHOP_AMQP_URL's host and SHOP_METRICS_PUSH_SECONDS (5),
-        defaults in brackets. ValueError when the interval is not a number.
+        defaults in brackets. SettingsError, one line per setting, when the interval is not
+        a number of seconds or a URL names no port number.
         """
+        check_each(number_readers(env))
         amqp_host = urlsplit(env.get("SHOP_AMQP_URL", "amqp://127.0.0.1")).hostname
         return cls(
-            pushgateway_url=env.get("SHOP_PUSHGATEWAY_URL", DEFAULT_PUSHGATEWAY_URL).rstrip("/"),
-            prometheus_url=env.get("SHOP_PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL).rstrip("/"),
+            pushgateway_url=_url(env, "SHOP_PUSHGATEWAY_URL", DEFAULT_PUSHGATEWAY_URL),
+            prometheus_url=_url(env, "SHOP_PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL),
             rabbitmq_exporter=f"{amqp_host or '127.0.0.1'}:{RABBITMQ_PROMETHEUS_PORT}",
-            push_seconds=float(env.get("SHOP_METRICS_PUSH_SECONDS", DEFAULT_PUSH_SECONDS)),
+            push_seconds=push_seconds(env),
         )
+
+
+def _url(env: dict[str, str], name: str, default: str) -> str:
+    return (env.get(name, "").strip() or default).rstrip("/")
+
+
+def push_seconds(env: dict[str, str]) -> float:
+    """How often the sidecars push: SHOP_METRICS_PUSH_SECONDS, else 5. SettingsError when it
+    is not a number of seconds.
+    """
+    return seconds_setting(env, "SHOP_METRICS_PUSH_SECONDS", DEFAULT_PUSH_SECONDS)
+
+
+def number_readers(env: dict[str, str]) -> list[Callable[[], object]]:
+    """A reader of each number the observability takes from `.env`: the push interval and the
+    Pushgateway's and Prometheus' ports (status.check_settings).
+    """
+    return [partial(push_seconds, env),
+            partial(url_port_setting, env, "SHOP_PUSHGATEWAY_URL", DEFAULT_PUSHGATEWAY_URL),
+            partial(url_port_setting, env, "SHOP_PROMETHEUS_URL", DEFAULT_PROMETHEUS_URL)]
 
 
 def host_port(url: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import unquote, urlsplit
 
 import pg8000.native
@@ -17,6 +18,8 @@ from alembic.config import Config
 
 from shop_common.config import SERVICES, Settings, merge_sources, validate_settings
 from shop_common.messaging import declare_topology_at
+from shop_common.redaction import redact_text
+from shop_common.setting_values import SettingsError, url_port_setting
 from shop_local.apps import function_dir, service_exists
 from shop_local.mappings import load_mapping_file
 from shop_local.stack import broker_users, redis_users
@@ -132,6 +135,47 @@ def prepare_service_databases(
 def service_settings(env: Mapping[str, str], service: str) -> Settings:
     """A service's settings as it will read them from this `.env`; SettingsError if bad."""
     return validate_settings(service, merge_sources(service, {}, env))
+
+
+# The URLs of a service's settings that set-up and reset read, and the port each server
+# answers on when a URL names none.
+SERVICE_URL_PORTS = {"database_url": 5432, "redis_url": 6379, "amqp_url": 5672}
+
+
+def service_variable(env: Mapping[str, str], service: str, field: str) -> str:
+    """The variable a service's setting `field` comes from in `env`: SHOP_<SERVICE>_<FIELD>
+    when it is there, else SHOP_<FIELD> (as `merge_sources` picks).
+    """
+    own = f"SHOP_{service.upper()}_{field.upper()}"
+    return own if own in env else f"SHOP_{field.upper()}"
+
+
+def redis_url_numbers(env: Mapping[str, str], name: str) -> int:
+    """The logical database of the Redis URL `env[name]`, after its port is checked.
+    SettingsError naming `name` when the port or the database is not a number.
+    """
+    url_port_setting(env, name, "", SERVICE_URL_PORTS["redis_url"])
+    url = env[name]
+    try:
+        return redis_users.database_of(url)
+    except ValueError:
+        raise SettingsError(f"{name}: {redact_text(url)!r} names a database that is not a "
+                            "number (redis://host:port/0)") from None
+
+
+def number_readers(env: Mapping[str, str]) -> list[Callable[[], object]]:
+    """A reader of each number set-up and reset take from the provisioned services' settings in
+    `env`: their URLs' ports and Redis databases, each variable once.
+    """
+    readers: dict[str, Callable[[], object]] = {}
+    for service in provisioned_services():
+        for field, port in SERVICE_URL_PORTS.items():
+            name = service_variable(env, service, field)
+            if env.get(name, "").strip():
+                readers.setdefault(name, partial(redis_url_numbers, env, name)
+                                   if field == "redis_url"
+                                   else partial(url_port_setting, env, name, "", port))
+    return list(readers.values())
 
 
 def provisioned_services() -> list[str]:

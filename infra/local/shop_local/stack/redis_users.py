@@ -67,8 +67,12 @@ def key_pattern(key_prefix: str) -> str:
 
 
 def database_of(redis_url: str) -> int:
-    """The logical database a Redis URL names in its path (`redis://…/2` is 2; none is 0)."""
+    """The logical database a Redis URL names in its path (`redis://…/2` is 2; none is 0).
+    ValueError when the path is not a database number.
+    """
     path = urlsplit(redis_url).path.strip("/")
+    if path and not (path.isascii() and path.isdigit()):
+        raise ValueError(f"{path!r} is not a database number")
     return int(path) if path else 0
 
 

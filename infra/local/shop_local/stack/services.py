@@ -13,10 +13,13 @@ writes its service's metrics where that service's sidecar reads them.
 from __future__ import annotations
 
 import sys
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from functools import partial
 
 import requests
 
+from shop_common.config import Settings
+from shop_common.setting_values import port_setting, url_port_setting
 from shop_local.apps import http_services
 from shop_local.paths import RUN
 from shop_local.probes import port_open
@@ -37,16 +40,39 @@ def runtime_environment() -> dict[str, str]:
 
 def invoke_port(env: dict[str, str]) -> int:
     """The stack's Lambda Invoke API port: SHOP_LAMBDA_INVOKE_PORT, else 3001 (as `sam local
-    start-lambda`). ValueError when it is not an integer.
+    start-lambda`). SettingsError when it is not a port number.
     """
-    return int(env.get("SHOP_LAMBDA_INVOKE_PORT") or DEFAULT_INVOKE_PORT)
+    return port_setting(env, "SHOP_LAMBDA_INVOKE_PORT", DEFAULT_INVOKE_PORT)
+
+
+def default_service_url(service: str) -> str:
+    """The URL the services call `service` at when SHOP_<SERVICE>_SERVICE_URL is unset (their
+    settings' default, e.g. http://127.0.0.1:8001), without a trailing slash.
+    """
+    return str(Settings.model_fields[f"{service}_service_url"].default).rstrip("/")
 
 
 def service_url(env: dict[str, str], service: str) -> str:
-    """A service's base URL from `.env` (SHOP_<SERVICE>_SERVICE_URL) without a trailing slash;
-    empty when unset.
+    """A service's base URL from `.env` (SHOP_<SERVICE>_SERVICE_URL, else
+    `default_service_url`) without a trailing slash.
     """
-    return env.get(f"SHOP_{service.upper()}_SERVICE_URL", "").rstrip("/")
+    given = env.get(f"SHOP_{service.upper()}_SERVICE_URL", "").strip()
+    return (given or default_service_url(service)).rstrip("/")
+
+
+def service_port(env: dict[str, str], service: str) -> int:
+    """The port a service's process listens on: its `service_url`'s. SettingsError when that
+    URL names no port, or not a port number.
+    """
+    return url_port_setting(env, f"SHOP_{service.upper()}_SERVICE_URL",
+                            default_service_url(service))
+
+
+def number_readers(env: dict[str, str]) -> list[Callable[[], int]]:
+    """A reader of each number these programs and rows take from `.env` (status.check_settings).
+    """
+    return [partial(invoke_port, env),
+            *(partial(service_port, env, service) for service in http_services())]
 
 
 def programs(env: dict[str, str]) -> list[Program]:
@@ -55,7 +81,7 @@ def programs(env: dict[str, str]) -> list[Program]:
     """
     found = []
     for service in http_services():
-        port = urlsplit(service_url(env, service)).port
+        port = service_port(env, service)
         found.append(Program(
             name=service,
             command=[

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from shop_common.setting_values import check_each
 from shop_local.stack import events, observability, services
 from shop_local.stack.components import HEALTHY, Component, render_table
 from shop_local.stack.supervisor import Program
+
+
+def check_settings(env: dict[str, str]) -> None:
+    """SettingsError, one line per setting, when a number the stack's programs and rows take
+    from `.env` (a port, the push interval, a URL's port) is not one.
+    """
+    check_each([*services.number_readers(env), *events.number_readers(env),
+                *observability.number_readers(env)])
 
 
 def all_programs(env: dict[str, str]) -> list[Program]:

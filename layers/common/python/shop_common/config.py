@@ -16,6 +16,9 @@ from typing import Annotated
 from dotenv import dotenv_values
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints, ValidationError
 
+# Defined apart, without pydantic, so that `shop` can catch it without loading pydantic.
+from shop_common.setting_values import SettingsError as SettingsError
+
 SERVICES = ("user", "product", "order", "communication")
 
 # pg8000 is the driver the shop ships with; psycopg 3 is accepted so `make bench` can
@@ -26,10 +29,6 @@ PostgresUrl = Annotated[
 ]
 RedisUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["redis", "rediss"])]
 AmqpUrl = Annotated[AnyUrl, UrlConstraints(allowed_schemes=["amqp", "amqps"])]
-
-
-class SettingsError(Exception):
-    """A setting is missing or malformed; the message names the variable."""
 
 
 class Settings(BaseModel):
