@@ -37,6 +37,13 @@ def task_answering(monkeypatch: pytest.MonkeyPatch, outcome: SuperadminOutcome,
     monkeypatch.setattr(task, "run_task", run_task)
 
 
+def kept_another_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task answers that `.env`'s superadmin exists with a password of its own."""
+    task_answering(monkeypatch, SuperadminOutcome.OTHER_PASSWORD,
+                   f"superadmin {EMAIL} exists, but its password is not the one "
+                   "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+
+
 def newman(env_file: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(NEWMAN)], env={**os.environ, "SHOP_ENV_FILE": str(env_file)},
                           capture_output=True, text=True, timeout=60, check=False)
@@ -59,9 +66,7 @@ def test_an_existing_account_keeps_its_password_and_the_generated_one_is_not_pri
         capsys: pytest.CaptureFixture[str]) -> None:
     env, generated = cli.prepare_env()
     assert generated
-    task_answering(monkeypatch, SuperadminOutcome.OTHER_PASSWORD,
-                   f"superadmin {EMAIL} exists, but its password is not the one "
-                   "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    kept_another_password(monkeypatch)
     cli.ensure_superadmin(env, generated)
     out = capsys.readouterr().out
     assert generated not in out
@@ -146,9 +151,7 @@ def test_create_superadmin_with_another_password_for_an_existing_one_says_so_and
         env_file: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     cli.prepare_env()
-    task_answering(monkeypatch, SuperadminOutcome.OTHER_PASSWORD,
-                   f"superadmin {EMAIL} exists, but its password is not the one "
-                   "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    kept_another_password(monkeypatch)
     assert cli.main(["create-superadmin", "--email", EMAIL, "--password", "another-pw-123"]) == 1
     out = capsys.readouterr().out
     assert "its password is not the one given; it was left unchanged" in out
@@ -161,9 +164,7 @@ def test_create_superadmin_for_envs_account_fails_when_it_kept_another_password(
     # With no arguments (`.env`'s address and password) this said so but exited 0, unlike
     # the same case with --email and --password.
     cli.prepare_env()
-    task_answering(monkeypatch, SuperadminOutcome.OTHER_PASSWORD,
-                   f"superadmin {EMAIL} exists, but its password is not the one "
-                   "in SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+    kept_another_password(monkeypatch)
     assert cli.main(["create-superadmin"]) == 1
     assert "its password was left as it is" in capsys.readouterr().out
     assert cli.NOT_IN_EFFECT_SETTING in cli.read_env(env_file)
