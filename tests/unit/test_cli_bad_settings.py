@@ -52,7 +52,7 @@ def run_shop(argv: list[str], env_file: Path, settings: str,
     return status, [line for line in captured.out.splitlines() if line.startswith("shop: ")]
 
 
-@pytest.mark.parametrize("argv", [["status"], ["logs", "user"]])
+@pytest.mark.parametrize("argv", [["status"], ["logs", "user"], ["create-superadmin"]])
 def test_each_bad_number_is_one_line_and_exit_2(argv: list[str], env_file: Path,
                                                 capfd: pytest.CaptureFixture[str]) -> None:
     status, lines = run_shop(argv, env_file, "SHOP_METRICS_PUSH_SECONDS=abc\n"
@@ -198,3 +198,28 @@ def test_shop_deploy_refuses_a_bad_port(monkeypatch: pytest.MonkeyPatch) -> None
         "to 65535",
         "SHOP_ORDER_AMQP_URL: 'amqp://o:[redacted]@127.0.0.1:amqp/shop' names a port that is "
         "not a number from 1 to 65535"]
+
+
+def test_a_task_whose_service_refuses_its_settings_is_a_settings_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `shop create-superadmin` with SHOP_USER_SERVICE_URL=http://127.0.0.1:80011 printed the
+    # child's 28-line traceback and exited 1.
+    from shop_local.stack import task
+
+    monkeypatch.setenv("SHOP_USER_SERVICE_URL", "http://127.0.0.1:80011")
+    with pytest.raises(SettingsError, match="SHOP_USER_SERVICE_URL") as refused:
+        task.run_task("user", "create_superadmin",
+                      {"email": "root@example.com", "password": "a-long-enough-password"})
+    assert "Traceback" not in str(refused.value)
+
+
+def test_generated_secrets_go_into_settings_and_never_into_comments() -> None:
+    from shop_local.envfile import generate_secrets
+
+    # The example's second line explains the marker; the first `.env` had a secret there.
+    written = generate_secrets("# replaces every __GENERATED__ with a secret\n"
+                               "  # __GENERATED__ too\nA=__GENERATED__\nB=x-__GENERATED__\n")
+    lines = written.splitlines()
+    assert lines[:2] == ["# replaces every __GENERATED__ with a secret", "  # __GENERATED__ too"]
+    assert "__GENERATED__" not in "".join(lines[2:])
+    assert len(lines[2]) == len("A=") + 24 and lines[3].startswith("B=x-")

@@ -453,7 +453,9 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
     password; 2, one line per wrong field, when the email or password is empty or not one
     sign-up accepts, or when another address than `.env`'s comes without `--password`; 1 when
     the address is an account of another role, or a superadmin whose password is another
-    (either left as it is; said what to do). RuntimeError when the task fails.
+    (either left as it is; said what to do). SettingsError (said one line per setting, exit
+    2) when a number in `.env` is not one or the user service refuses its settings;
+    RuntimeError when the task fails.
     """
     from shop_local.stack.task import ArgumentsRefused
 
@@ -464,6 +466,7 @@ def cmd_create_superadmin(args: argparse.Namespace) -> int:
             say(line)
         return 2
     env, generated = prepare_env()
+    check_settings(env)  # a bad number in `.env`: one line each, before the task runs
     email = args.email or env["SHOP_SUPERADMIN_EMAIL"]
     if args.password is None and email != env["SHOP_SUPERADMIN_EMAIL"]:
         # `.env`'s password belongs to `.env`'s account: another account gets its own.

@@ -33,12 +33,18 @@ class EnvFileResult:
 
 
 def generate_secrets(text: str) -> str:
-    """`text` with every `__GENERATED__` replaced by its own random URL-safe secret (18 random
-    bytes: 24 characters).
+    """`text` with every `__GENERATED__` in a setting replaced by its own random URL-safe
+    secret (18 random bytes: 24 characters); comment lines, which explain the marker, are
+    left as they are.
     """
-    while GENERATED in text:
-        text = text.replace(GENERATED, secrets.token_urlsafe(18), 1)
-    return text
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith("#"):
+            continue
+        while GENERATED in line:
+            line = line.replace(GENERATED, secrets.token_urlsafe(18), 1)
+        lines[number] = line
+    return "".join(lines)
 
 
 def _lacks_credentials(current: str, example: str) -> bool:

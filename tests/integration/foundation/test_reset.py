@@ -176,7 +176,8 @@ def test_reset_is_harmless_when_nothing_was_set_up(namespace) -> None:
     database_lines = [line for line in said if "database" in line]
     assert database_lines and all(line.endswith("already gone") for line in database_lines)
     redis_lines = [line for line in said if line.startswith("Redis:")]
-    assert redis_lines and all("user already gone, and 0 keys" in line for line in redis_lines)
+    assert redis_lines and all(" service's user already gone, and 0 keys" in line
+                               for line in redis_lines)
     assert [line for line in said if line.startswith("RabbitMQ:")] == [
         f"RabbitMQ: vhost {space.vhost!r} already gone, and the services' users with it"]
 

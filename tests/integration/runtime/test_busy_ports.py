@@ -64,7 +64,7 @@ def test_serve_says_the_api_port_is_in_use(tmp_path: Path, held: int) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         f"shop serve: port {held} (--port) is in use on 127.0.0.1: choose another with --port, "
-        "or stop what holds it"]
+        "or stop what holds it; --port 0 picks a free one"]
 
 
 def test_serve_refuses_one_port_for_both(tmp_path: Path) -> None:

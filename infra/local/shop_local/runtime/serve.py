@@ -88,8 +88,7 @@ async def serve_project(project_dir: Path, stage: str, host: str, port: int,
         except OSError as exc:
             for sock in (s for sockets in bound for s in sockets):
                 sock.close()
-            say(cannot_listen(exc, host, wanted, option)
-                + ("; --lambda-port 0 picks a free one" if option == "--lambda-port" else ""))
+            say(f"{cannot_listen(exc, host, wanted, option)}; {option} 0 picks a free one")
             return EXIT_PORT
     api_sockets, invoke_sockets = bound
     runtime = ProjectRuntime(config)

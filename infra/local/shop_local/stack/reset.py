@@ -71,8 +71,8 @@ def remove_cache(env: Mapping[str, str], admin_url: str,
         finally:
             admin.close()
         keys = f"{removed} key{'' if removed == 1 else 's'}"
-        say(f"Redis: {service}'s user {'removed' if existed else 'already gone'}, and "
-            f"{keys} under {user.key_prefix!r}")
+        say(f"Redis: the {service} service's user {'removed' if existed else 'already gone'}, "
+            f"and {keys} under {user.key_prefix!r}")
 
 
 def remove_provisioned(env: Mapping[str, str], pg_admin_url: str, redis_admin_url: str,

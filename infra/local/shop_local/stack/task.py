@@ -12,11 +12,14 @@ import os
 import subprocess
 import sys
 
+from shop_common.setting_values import SettingsError
 from shop_common.superadmin_answer import SuperadminAnswer
 from shop_local.apps import function_dir
 
 # The child's exit status when the task refused its arguments (a pydantic ValidationError).
 REFUSED_ARGUMENTS = 2
+# ... and when the service's settings are not valid (a SettingsError, said on stderr).
+REFUSED_SETTINGS = 3
 
 
 class ArgumentsRefused(RuntimeError):
@@ -27,7 +30,8 @@ class ArgumentsRefused(RuntimeError):
 
 def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
     """Run the task in a child process and return what it printed. ArgumentsRefused when the
-    task refused its arguments, RuntimeError (with the child's traceback) when it failed.
+    task refused its arguments, SettingsError (its message) when the service's settings are
+    not valid, RuntimeError (with the child's traceback) when it failed.
     """
     result = subprocess.run(
         [sys.executable, "-m", "shop_local.stack.task", service, function, json.dumps(arguments)],
@@ -35,6 +39,8 @@ def run_task(service: str, function: str, arguments: dict[str, object]) -> str:
     )
     if result.returncode == REFUSED_ARGUMENTS:
         raise ArgumentsRefused(result.stderr.strip())
+    if result.returncode == REFUSED_SETTINGS:
+        raise SettingsError(result.stderr.strip())
     if result.returncode != 0:
         raise RuntimeError(f"{service}.{function} failed:\n{result.stderr.strip()}")
     return result.stdout.strip()
@@ -55,7 +61,8 @@ def main(argv: list[str]) -> int:
     """The child's side of `run_task`: argv is [service, function, JSON object of keyword
     arguments]; imports `functions/<service>/chalicelib/tasks.py` from that folder, calls the
     function and prints its result. Returns 0, or REFUSED_ARGUMENTS after printing one line per
-    wrong field to stderr when the task raised a pydantic ValidationError; any other exception
+    wrong field to stderr when the task raised a pydantic ValidationError, or REFUSED_SETTINGS
+    after printing a SettingsError's message there; any other exception
     (an unknown function, a missing argument, the task's own error) ends the process with a
     traceback, which `run_task` turns into a RuntimeError.
     """
@@ -67,6 +74,9 @@ def main(argv: list[str]) -> int:
     tasks = importlib.import_module("chalicelib.tasks")
     try:
         print(getattr(tasks, function)(**arguments))
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return REFUSED_SETTINGS
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             field = ".".join(str(part) for part in error["loc"]) or "arguments"
