@@ -77,13 +77,23 @@ def test_oversized_body_is_a_413_saying_the_limit() -> None:
     assert len(at_the_limit) == MAX_BODY_BYTES and parse_json(at_the_limit)["name"][0] == "x"
 
 
-@pytest.mark.parametrize("number", ["1" * 4301, "-" + "9" * 5000 + ".5", "1" * 60_000])
-def test_a_number_too_long_for_python_is_a_422_naming_its_field(number: str) -> None:
+TOO_LONG = "a number longer than 4300 characters"
+OUT_OF_RANGE = "a number whose exponent is beyond ±1000"
+
+
+@pytest.mark.parametrize(("number", "said"), [
     # It was a 400 that said a number was too long but not which.
+    ("1" * 4301, TOO_LONG), ("-" + "9" * 5000 + ".5", TOO_LONG), ("1" * 60_000, TOO_LONG),
+    # 1E+99999999999999999999999 was a 500 (decimal.InvalidOperation) on any body route;
+    # 1e999999999 would make an integer field a billion-digit int.
+    ("1E+99999999999999999999999", OUT_OF_RANGE), ("-1E-99999999999999999999", OUT_OF_RANGE),
+    ("1e1001", OUT_OF_RANGE), ("1e-1001", OUT_OF_RANGE), ("0e2000", OUT_OF_RANGE),
+    ("7.5e999999999", OUT_OF_RANGE),
+])
+def test_a_number_that_is_not_read_is_a_422_naming_its_field(number: str, said: str) -> None:
     problem = problem_of(f'{{"name": "Rex", "legs": {number}}}'.encode())
     assert problem.status == 422
-    assert [(e.field, e.message) for e in problem.errors] == [
-        ("legs", "a number longer than 4300 characters")]
+    assert [(e.field, e.message) for e in problem.errors] == [("legs", said)]
 
 
 def test_every_over_long_number_is_named_where_it_is_with_the_other_bad_fields() -> None:
@@ -140,17 +150,6 @@ def test_a_body_of_thousands_of_values_under_one_long_name_stays_small() -> None
     assert len([e for e in control_characters.errors
                 if "control characters" in e.message]) == MAX_REPORTED_FIELDS
     assert peak < 20 * 1024 * 1024
-
-
-@pytest.mark.parametrize("number", ["1E+99999999999999999999999", "-1E-99999999999999999999",
-                                    "1e1001", "1e-1001", "0e2000", "7.5e999999999"])
-def test_a_number_whose_exponent_is_out_of_range_is_a_422_naming_its_field(number: str) -> None:
-    # 1E+99999999999999999999999 was a 500 (decimal.InvalidOperation) on any body route;
-    # 1e999999999 would make an integer field a billion-digit int.
-    problem = problem_of(f'{{"name": "Rex", "legs": {number}}}'.encode())
-    assert problem.status == 422
-    assert [(e.field, e.message) for e in problem.errors] == [
-        ("legs", "a number whose exponent is beyond ±1000")]
 
 
 def test_exponents_within_range_are_read_exactly() -> None:
