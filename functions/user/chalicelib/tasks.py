@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from chalicelib import users
 from chalicelib.deps import runtime
+from chalicelib.models import User
+from shop_common.auth import SUPERADMIN
 from shop_common.db import transaction
 from shop_common.passwords import verify_password
 from shop_common.superadmin_answer import SuperadminAnswer, SuperadminOutcome
@@ -23,25 +25,30 @@ def _create_superadmin(email: str, password: str, name: str) -> SuperadminAnswer
     from chalicelib.schemas import AdminCreateUserBody
 
     # Checked first, so that a wrong address or password is said as such, account or not.
-    body = AdminCreateUserBody(email=email, password=password, name=name, role="superadmin")
+    body = AdminCreateUserBody(email=email, password=password, name=name, role=SUPERADMIN)
     with transaction(runtime().sessions) as session:
         existing = users.find_by_email(session, body.email)
-        if existing is not None and existing.role != "superadmin":
-            return SuperadminAnswer(
-                SuperadminOutcome.OTHER_ROLE, existing.email,
-                f"account {existing.email} exists as an {existing.role} and was not made "
-                "a superadmin")
         if existing is not None:
-            if verify_password(existing.password_hash, password):
-                return SuperadminAnswer(SuperadminOutcome.EXISTS, existing.email,
-                                        f"superadmin {existing.email} exists")
-            # Happens when `.env` was recreated over an old database: say so rather than
-            # let the freshly printed password look like it works.
-            return SuperadminAnswer(
-                SuperadminOutcome.OTHER_PASSWORD, existing.email,
-                f"superadmin {existing.email} exists, but its password is not the one in "
-                "SHOP_SUPERADMIN_PASSWORD; it was left unchanged")
+            return _existing_account(existing, password)
     user = users.sign_up(runtime(), users.NewUser(body.email, body.password, body.name,
                                                   body.role))
     return SuperadminAnswer(SuperadminOutcome.CREATED, user.email,
                             f"superadmin {user.email} created")
+
+
+def _existing_account(existing: User, password: str) -> SuperadminAnswer:
+    """What `create_superadmin` says of an account that already has the address."""
+    if existing.role != SUPERADMIN:
+        return SuperadminAnswer(
+            SuperadminOutcome.OTHER_ROLE, existing.email,
+            f"account {existing.email} exists as an {existing.role} and was not made "
+            "a superadmin")
+    if verify_password(existing.password_hash, password):
+        return SuperadminAnswer(SuperadminOutcome.EXISTS, existing.email,
+                                f"superadmin {existing.email} exists")
+    # Happens when `.env` was recreated over an old database: say so rather than let the
+    # freshly printed password look like it works.
+    return SuperadminAnswer(
+        SuperadminOutcome.OTHER_PASSWORD, existing.email,
+        f"superadmin {existing.email} exists, but its password is not the one in "
+        "SHOP_SUPERADMIN_PASSWORD; it was left unchanged")

@@ -400,7 +400,7 @@ def log_names() -> set[str]:
     status.check_settings(env)
     names = {program.name for program in status.all_programs(env)} | {"supervisord"}
     functions = {path.stem for path in (LOGS / "lambda").glob("*.log")}
-    functions |= set(owners(services.LAMBDA_REGISTRY))
+    functions |= set(owners(services.LAMBDA_REGISTRY, prune=False))
     names |= {f"lambda/{name}" for name in functions if FUNCTION_NAME.fullmatch(name)}
     return names
 

@@ -39,8 +39,10 @@ def publish(directory: Path, url: str, functions: list[str]) -> Registration:
     return Registration(path)
 
 
-def owners(directory: Path) -> dict[str, str]:
-    """Function name -> Invoke API URL of the live process that runs it."""
+def owners(directory: Path, prune: bool = True) -> dict[str, str]:
+    """Function name -> Invoke API URL of the live process that runs it; the entry of a
+    process that is gone is removed when `prune` (a read-only caller passes False).
+    """
     found: dict[str, str] = {}
     if not directory.is_dir():
         return found
@@ -51,7 +53,8 @@ def owners(directory: Path) -> dict[str, str]:
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if not pid_alive(pid):
-            path.unlink(missing_ok=True)
+            if prune:
+                path.unlink(missing_ok=True)
             continue
         for name in entry.get("functions", []):
             found[str(name)] = str(entry["url"])

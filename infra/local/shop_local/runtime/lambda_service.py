@@ -85,6 +85,19 @@ MAX_EVENT_AGE_SECONDS = 6 * 3600.0
 TMP_ROOT_PREFIX = "shop-lambda-"
 
 
+_swept_tmp_roots = False
+
+
+def _remove_stale_tmp_roots_once() -> None:
+    """`remove_stale_tmp_roots` on the first Lambda service of this process only: a reload
+    or a second service would scan the temporary folder again for nothing new.
+    """
+    global _swept_tmp_roots
+    if not _swept_tmp_roots:
+        _swept_tmp_roots = True
+        remove_stale_tmp_roots()
+
+
 def remove_stale_tmp_roots(parent: Path | None = None) -> list[Path]:
     """Remove the environments' temporary folders (`shop-lambda-<pid>-*` under `parent`,
     default the system's temporary folder) of Lambda services whose process is gone, as a
@@ -352,7 +365,7 @@ class LambdaService:
                                  if name not in PRIVATE_VARIABLES}
         self.logs = LogWriter(self.settings.log_dir,
                               sys.stdout.buffer if echo == "stdout" else echo)
-        remove_stale_tmp_roots()
+        _remove_stale_tmp_roots_once()
         self.tmp_root = Path(tempfile.mkdtemp(prefix=f"{TMP_ROOT_PREFIX}{os.getpid()}-"))
         self._pools: dict[str, FunctionPool] = {}
         for catalog in self.catalogs:

@@ -41,8 +41,8 @@ ASSET_TYPES = {
 }
 ICONS = ("favicon-32x32.png", "favicon-16x16.png")
 SWAGGER_UI_PARAMETERS = {
-    # Values are JavaScript source, as swagger-ui-py's template takes them.
-    "url": json.dumps("openapi.json"),
+    # Values are JavaScript source, as swagger-ui-py's template takes them; `url` is set
+    # per page (swagger_ui_page).
     "persistAuthorization": "true",
     "displayOperationId": "true",
     "docExpansion": json.dumps("list"),
@@ -68,11 +68,10 @@ def swagger_ui_page(app: Chalice, title: str, page_path: str = "/docs") -> str:
 
     in_folder = page_path.endswith("/")
     prefix = FOLDER_PREFIX if in_folder else DOCS_PREFIX
-    parameters = {**SWAGGER_UI_PARAMETERS,
-                  "url": json.dumps("../openapi.json" if in_folder else "openapi.json")}
     page = ApplicationDocument(app, config_rel_url="/openapi.json", url_prefix=prefix,
-                               title=title, parameters=parameters)
-    page.parameters["url"] = parameters["url"]  # relative to the page, not under docs/
+                               title=title, parameters=dict(SWAGGER_UI_PARAMETERS))
+    # Relative to the page, not under docs/ (ApplicationDocument sets its own `url`).
+    page.parameters["url"] = json.dumps("../openapi.json" if in_folder else "openapi.json")
     html = str(page.doc_html)
     for icon in ICONS:
         data = base64.b64encode((swagger_ui_static_dir() / icon).read_bytes()).decode("ascii")

@@ -43,10 +43,7 @@ class SuperadminAnswer:
         """Parse what `to_json` wrote. ValueError when `text` is not such an object (a JSON
         error, a missing or non-text member, an unknown outcome).
         """
-        data = json.loads(text)
-        members = [data.get(name) for name in ("outcome", "email", "says")] if isinstance(
-            data, dict) else []
-        match members:
-            case [str(outcome), str(email), str(says)]:
+        match json.loads(text):
+            case {"outcome": str(outcome), "email": str(email), "says": str(says)}:
                 return cls(SuperadminOutcome(outcome), email, says)
         raise ValueError(f"not a superadmin answer: {text!r}")

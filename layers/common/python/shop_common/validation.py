@@ -111,8 +111,15 @@ def text_errors(data: Any) -> list[FieldError]:
     Covers what a model's own validators may not see: strings nested in lists and
     objects, and strings a field of another type would have accepted or coerced.
     """
-    found = ((place, forbidden_character(value)) for place, value in _leaves(data)
-             if isinstance(value, str))
+    return _leaf_errors(data, lambda value: forbidden_character(value)
+                        if isinstance(value, str) else None)
+
+
+def _leaf_errors(data: Any, problem_of: Callable[[Any], str | None]) -> list[FieldError]:
+    """A FieldError, sorted by field, for each leaf of `data` that `problem_of` finds a
+    problem with (at most MAX_REPORTED_FIELDS); a place is written out only when reported.
+    """
+    found = ((place, problem_of(value)) for place, value in _leaves(data))
     bad = islice(((place, problem) for place, problem in found if problem), MAX_REPORTED_FIELDS)
     return sorted((FieldError(_dotted(place), problem) for place, problem in bad),
                   key=lambda error: error.field)
@@ -171,20 +178,20 @@ def _marking(read: Callable[[str], Any]) -> Callable[[str], Any]:
 
 
 def _unreadable_number_errors(data: Any) -> list[FieldError]:
-    marked = islice(((place, value) for place, value in _leaves(data)
-                     if isinstance(value, _Unreadable)), MAX_REPORTED_FIELDS)
-    return sorted((FieldError(_dotted(place), value.why) for place, value in marked),
-                  key=lambda error: error.field)
+    return _leaf_errors(data, lambda value: value.why if isinstance(value, _Unreadable)
+                        else None)
 
 
 def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # RFC 8259 §4: with repeated names "the behavior of software ... is unpredictable";
     # one parser taking the first and another the last is how a check gets bypassed.
-    names: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in names:
-            raise ValueError(f"the name {name!r} appears twice in one object")
-        names[name] = value
+    names = dict(pairs)
+    if len(names) < len(pairs):  # only then look for which name it was
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise ValueError(f"the name {name!r} appears twice in one object")
+            seen.add(name)
     return names
 
 
@@ -196,8 +203,13 @@ def loads_exact(text: bytes | str) -> Any:
     UnreadableNumber (a ValueError) for a number longer than MAX_NUMBER_CHARS or with an
     exponent beyond ±MAX_NUMBER_EXPONENT.
     """
-    return json.loads(text, parse_int=_int, parse_float=_decimal, parse_constant=_not_json,
-                      object_pairs_hook=_unique_names)
+    return _json_loads(text, _int, _decimal)
+
+
+def _json_loads(text: bytes | str, read_int: Callable[[str], Any],
+                read_decimal: Callable[[str], Any]) -> Any:
+    return json.loads(text, parse_int=read_int, parse_float=read_decimal,
+                      parse_constant=_not_json, object_pairs_hook=_unique_names)
 
 
 def _loads(raw_body: bytes, mark_unreadable_numbers: bool) -> Any:
@@ -206,9 +218,7 @@ def _loads(raw_body: bytes, mark_unreadable_numbers: bool) -> Any:
     """
     try:
         if mark_unreadable_numbers:
-            return json.loads(raw_body, parse_int=_marking(_int),
-                              parse_float=_marking(_decimal), parse_constant=_not_json,
-                              object_pairs_hook=_unique_names)
+            return _json_loads(raw_body, _marking(_int), _marking(_decimal))
         return loads_exact(raw_body)
     except UnreadableNumber:
         raise

@@ -144,10 +144,9 @@ def install_http_middleware(app: Chalice) -> None:
             # line names both, so an operator can find the request a client reports.
             path = requested_path(request)
             try:
-                response = get_response(request)
-            except Problem as problem:
+                response = as_problem(get_response(request), path)
+            except Problem as problem:  # written with its instance: nothing to rewrite
                 response = problem.to_response(path)
-            response = as_problem(response, path)
             response.headers["X-Request-Id"] = request_id
             elapsed = time.perf_counter() - started
             observe_http(request, response, elapsed)
