@@ -25,7 +25,7 @@ def _create_superadmin(email: str, password: str, name: str) -> SuperadminAnswer
     from chalicelib.schemas import AdminCreateUserBody
 
     # Checked first, so that a wrong address or password is said as such, account or not.
-    body = AdminCreateUserBody(email=email, password=password, name=name, role=SUPERADMIN)
+    body = AdminCreateUserBody(email=email, password=password, name=name, role="superadmin")
     with transaction(runtime().sessions) as session:
         existing = users.find_by_email(session, body.email)
         if existing is not None:
